@@ -1,0 +1,31 @@
+# Every target prints the command it runs. The first target that needs tools creates .venv;
+# PYTHON and VENV choose another interpreter: `make unit PYTHON=python3.10 VENV=.venv-3.10`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYRIGHT_VERSION := 1.1.414
+PYRIGHT := $(VENV)/pyright/node_modules/.bin/pyright
+STAMP := $(VENV)/.installed
+
+.PHONY: install test unit typecheck lint format bench demo clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements-dev.txt Makefile
+	$(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q -U pip && $(PY) -m pip install -q -e '.[all]' -r requirements-dev.txt && npm install --silent --no-save --no-package-lock --prefix $(VENV)/pyright pyright@$(PYRIGHT_VERSION) && touch $@
+
+test: unit typecheck lint
+
+unit: install ; $(PY) -m pytest
+
+typecheck: install ; $(PY) -m mypy && PATH=$(VENV)/bin:$$PATH $(PYRIGHT) && PATH=$(VENV)/bin:$$PATH $(PYRIGHT) --verifytypes execproto --ignoreexternal
+
+lint: install ; $(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+format: install ; $(PY) -m ruff check --fix . && $(PY) -m ruff format .
+
+bench: install ; $(PY) -m benchmarks
+
+demo: install ; $(PY) examples/demo.py
+
+clean: ; rm -rf $(VENV) .venv-* build dist .mypy_cache .ruff_cache .hypothesis

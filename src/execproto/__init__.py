@@ -1,0 +1,79 @@
+"""execproto: the execution layer's contract for AI applications.
+
+Structural protocols for the five AIECS execution interfaces (:mod:`execproto.protocols`),
+their generic typed variants (:mod:`execproto.typed`), the models and errors they exchange
+(:mod:`execproto.models`, :mod:`execproto.errors`), conformance checks, and reference
+implementations. This module only re-exports public names.
+"""
+
+from __future__ import annotations
+
+from execproto.context import ExecutionContext, current_context, execution_context
+from execproto.errors import (
+    CacheKeyError,
+    ConformanceError,
+    EngineNotFoundError,
+    ExecutionError,
+    InvalidOperationError,
+    OperationCancelledError,
+    OperationNotFoundError,
+    OperationTimeoutError,
+    ReferenceResolutionError,
+    RetryExhaustedError,
+    TaskNotFoundError,
+    ToolNotFoundError,
+)
+from execproto.models import ErrorCode, OperationItem, TaskItem, TaskStatus, TaskStepResult
+from execproto.protocols import (
+    ExecutionInterface,
+    ICacheProvider,
+    IOperationExecutor,
+    IToolExecutor,
+    IToolProvider,
+)
+from execproto.typed import (
+    IAsyncCacheProvider,
+    IAsyncContextExecutor,
+    ITypedCacheProvider,
+    ITypedOperationExecutor,
+    ITypedToolExecutor,
+    ITypedToolProvider,
+    VersionedInterface,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CacheKeyError",
+    "ConformanceError",
+    "EngineNotFoundError",
+    "ErrorCode",
+    "ExecutionContext",
+    "ExecutionError",
+    "ExecutionInterface",
+    "IAsyncCacheProvider",
+    "IAsyncContextExecutor",
+    "ICacheProvider",
+    "IOperationExecutor",
+    "IToolExecutor",
+    "IToolProvider",
+    "ITypedCacheProvider",
+    "ITypedOperationExecutor",
+    "ITypedToolExecutor",
+    "ITypedToolProvider",
+    "InvalidOperationError",
+    "OperationCancelledError",
+    "OperationItem",
+    "OperationNotFoundError",
+    "OperationTimeoutError",
+    "ReferenceResolutionError",
+    "RetryExhaustedError",
+    "TaskItem",
+    "TaskNotFoundError",
+    "TaskStatus",
+    "TaskStepResult",
+    "ToolNotFoundError",
+    "VersionedInterface",
+    "current_context",
+    "execution_context",
+]

@@ -1,0 +1,3 @@
+"""Shared fixtures for execproto's own tests."""
+
+from __future__ import annotations
