@@ -11,7 +11,7 @@ code that runs it: it is inherited by tasks created with :func:`asyncio.create_t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -50,7 +50,7 @@ def current_context() -> ExecutionContext:
 
 
 @contextmanager
-def execution_context(*, user_id: str = "", task_id: str = "") -> Iterator[ExecutionContext]:
+def execution_context(*, user_id: str = "", task_id: str = "") -> Generator[ExecutionContext, None, None]:
     """Run the ``with`` block as *user_id*'s task *task_id*; restore the outer context after.
 
     Raises:
