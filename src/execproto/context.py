@@ -50,7 +50,9 @@ def current_context() -> ExecutionContext:
 
 
 @contextmanager
-def execution_context(*, user_id: str = "", task_id: str = "") -> Generator[ExecutionContext, None, None]:
+def execution_context(
+    *, user_id: str = "", task_id: str = ""
+) -> Generator[ExecutionContext, None, None]:
     """Run the ``with`` block as *user_id*'s task *task_id*; restore the outer context after.
 
     Raises:
