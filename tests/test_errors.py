@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 import execproto.errors as errors
-from execproto import ErrorCode, ExecutionError
+from execproto import ErrorCode, ExecutionError, TaskStatus, failure_status
 
 
 @pytest.mark.parametrize(
@@ -38,7 +40,7 @@ def test_every_error_in_module_is_listed_and_drawn_in_docstring() -> None:
         for name, value in vars(errors).items()
         if isinstance(value, type) and issubclass(value, ExecutionError)
     }
-    assert sorted(classes) == sorted(errors.__all__)
+    assert sorted(classes) == sorted(set(errors.__all__) - {"failure_status"})
     doc = errors.__doc__ or ""
     assert [] == [name for name in classes if name not in doc]
 
@@ -60,3 +62,21 @@ def test_retry_exhausted_keeps_attempts_and_cause() -> None:
         raise errors.RetryExhaustedError("3 attempts failed", attempts=3) from cause
     assert 3 == info.value.attempts
     assert cause is info.value.__cause__
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (asyncio.CancelledError(), (TaskStatus.CANCELLED, ErrorCode.CANCELLED_ERROR)),
+        (errors.OperationCancelledError("x"), (TaskStatus.CANCELLED, ErrorCode.CANCELLED_ERROR)),
+        (errors.OperationTimeoutError("x"), (TaskStatus.TIMED_OUT, ErrorCode.TIMEOUT_ERROR)),
+        (TimeoutError("socket"), (TaskStatus.TIMED_OUT, ErrorCode.TIMEOUT_ERROR)),
+        (errors.InvalidOperationError("x"), (TaskStatus.FAILED, ErrorCode.VALIDATION_ERROR)),
+        (errors.RetryExhaustedError("x", 3), (TaskStatus.FAILED, ErrorCode.RETRY_EXHAUSTED)),
+        (ZeroDivisionError(), (TaskStatus.FAILED, ErrorCode.EXECUTION_ERROR)),
+    ],
+)
+def test_failure_status_maps_errors_to_status_and_code(
+    error: BaseException, expected: tuple[TaskStatus, ErrorCode]
+) -> None:
+    assert expected == failure_status(error)

@@ -22,6 +22,7 @@ from execproto.errors import (
     RetryExhaustedError,
     TaskNotFoundError,
     ToolNotFoundError,
+    failure_status,
 )
 from execproto.models import ErrorCode, OperationItem, TaskItem, TaskStatus, TaskStepResult
 from execproto.protocols import (
@@ -76,4 +77,5 @@ __all__ = [
     "VersionedInterface",
     "current_context",
     "execution_context",
+    "failure_status",
 ]

@@ -22,9 +22,10 @@ never replaced: it reaches the caller as itself or as the ``__cause__`` of one o
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
-from execproto.models import ErrorCode
+from execproto.models import ErrorCode, TaskStatus
 
 __all__ = [
     "CacheKeyError",
@@ -39,6 +40,7 @@ __all__ = [
     "RetryExhaustedError",
     "TaskNotFoundError",
     "ToolNotFoundError",
+    "failure_status",
 ]
 
 
@@ -122,3 +124,20 @@ class RetryExhaustedError(ExecutionError):
     def __init__(self, message: str, attempts: int) -> None:
         super().__init__(message)
         self.attempts = attempts
+
+
+def failure_status(error: BaseException) -> tuple[TaskStatus, ErrorCode]:
+    """Return the step status and error code that *error* stands for.
+
+    Cancellation (:class:`asyncio.CancelledError` or :class:`OperationCancelledError`) is
+    ``cancelled``/E004; any :class:`TimeoutError` is ``timed_out``/E002; an
+    :class:`ExecutionError` is ``failed`` with its own ``code``; anything else a tool raised is
+    ``failed``/E003.
+    """
+    if isinstance(error, (asyncio.CancelledError, OperationCancelledError)):
+        return TaskStatus.CANCELLED, ErrorCode.CANCELLED_ERROR
+    if isinstance(error, TimeoutError):
+        return TaskStatus.TIMED_OUT, ErrorCode.TIMEOUT_ERROR
+    if isinstance(error, ExecutionError):
+        return TaskStatus.FAILED, error.code
+    return TaskStatus.FAILED, ErrorCode.EXECUTION_ERROR
