@@ -172,6 +172,9 @@ def test_positional_and_keyword_arguments_differ() -> None:
 
 def test_concatenated_strings_never_collide() -> None:
     assert key("ab", "c") != key("a", "bc")
+    # With tags but no lengths, both would read "s" "a" "s" "sb" == "s" "as" "s" "b".
+    assert key("a", "sb") != key("as", "b")
+    assert key(b"a", b"bb") != key(b"ab", b"b")
     assert canonical_bytes(("ab", "c")) != canonical_bytes(("a", "bc"))
     assert key(["a", ["b"]]) != key([["a"], "b"])
 
