@@ -96,6 +96,8 @@ DEFAULT_BUCKETS: Final[tuple[float, ...]] = (
 #: operation is ever mistaken for it.
 OVERFLOW_KEY: Final = "<other>"
 
+_INF: Final = math.inf
+
 
 class OperationSnapshot(TypedDict):
     """Counters of one operation in a :class:`MetricsSnapshot`; durations are in seconds.
@@ -255,7 +257,7 @@ class MetricsCollector:
         Raises:
             ValueError: *duration* is negative, infinite or NaN.
         """
-        if not 0.0 <= duration < math.inf:
+        if not 0.0 <= duration < _INF:
             raise ValueError(
                 f"duration must be a finite number of seconds >= 0, got {duration!r}; "
                 f"measure it with time.perf_counter() differences"
@@ -441,6 +443,9 @@ def _wrap(
     return wrapper
 
 
+_NO_RESULT: Final = object()
+
+
 class TrackedCall:
     """One tracked tool execution: the context manager :meth:`Monitor.track` returns.
 
@@ -452,7 +457,6 @@ class TrackedCall:
         "_arguments",
         "_call_id",
         "_handle",
-        "_has_result",
         "_metrics",
         "_operation_name",
         "_result",
@@ -477,14 +481,12 @@ class TrackedCall:
         self._call_id = call_id
         self._arguments = arguments
         self._handle: tuple[Span, Token[Context]] | None = None
-        self._result: object = None
-        self._has_result = False
+        self._result: object = _NO_RESULT
         self._start = 0.0
 
     def set_result(self, result: object) -> None:
         """Hand over the call's result; it is put on the span only if content capture is on."""
         self._result = result
-        self._has_result = True
 
     def __enter__(self) -> TrackedCall:
         if self._spans is not None:
@@ -505,7 +507,9 @@ class TrackedCall:
         if self._spans is not None and self._handle is not None:
             error_type = None if exc is None else _error_type(type(exc))
             handle, self._handle = self._handle, None
-            self._spans.end(handle, exc, error_type, self._result, self._has_result)
+            result = self._result
+            has_result = result is not _NO_RESULT
+            self._spans.end(handle, exc, error_type, result if has_result else None, has_result)
 
     async def __aenter__(self) -> TrackedCall:
         return self.__enter__()
