@@ -1,0 +1,767 @@
+"""The reference tool executor and its retry policy.
+
+:class:`ToolExecutor` runs one operation of one tool (an :class:`~execproto.protocols.IToolExecutor`)::
+
+    with ToolExecutor(cache=MemoryCacheProvider()) as executor:
+        executor.execute(calculator, "add", a=1, b=2)
+        await executor.execute_async(search, "query", q="x")
+
+What a call goes through, in order:
+
+1. **Resolution.** Only operations can be invoked (see :mod:`execproto.registry`):
+   :func:`~execproto.registry.resolve_operation` decides, without evaluating anything on
+   the tool. Unknown or private names raise
+   :class:`~execproto.errors.OperationNotFoundError`.
+2. **Validation**, before anything runs: the parameters are bound to the operation's
+   signature (a missing or unexpected parameter raises
+   :class:`~execproto.errors.InvalidOperationError` naming it) and, with pydantic
+   installed, validated and converted against the annotations (lax mode: ``"5"`` for an
+   ``int`` parameter becomes ``5``).
+3. **Cache.** An operation whose policy allows caching (idempotent, or marked
+   ``cacheable=True``) is looked up in the cache, under a key scoped by tool, operation,
+   user and task (see :meth:`ToolExecutor.tool_identity`). A call whose arguments have no
+   canonical encoding is simply not cached.
+4. **Attempts.** Async operations are awaited; sync operations run inline from
+   :meth:`~ToolExecutor.execute` and in the executor's own bounded thread pool from
+   :meth:`~ToolExecutor.execute_async`, with the caller's :mod:`contextvars` copied into the
+   thread, so the event loop is never blocked. Each attempt has a timeout (the operation's,
+   else the executor's). A failed attempt is retried only if the operation is idempotent and
+   the error is retryable under the :class:`RetryPolicy`.
+
+Errors: a single failed attempt re-raises the tool's exception unchanged. When several
+attempts were made and all failed, :class:`~execproto.errors.RetryExhaustedError` is raised
+``from`` the last one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import functools
+import importlib.util
+import inspect
+import logging
+import math
+import os
+import random as _random
+import threading
+import time
+import typing
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal
+
+from typing_extensions import Protocol, Self, runtime_checkable
+
+from execproto.context import current_context
+from execproto.errors import (
+    InvalidOperationError,
+    OperationTimeoutError,
+    RetryExhaustedError,
+)
+from execproto.protocols import ICacheProvider
+from execproto.registry import OperationInfo, ToolRegistry, resolve_operation
+
+__all__ = ["NAMESPACE_ATTRIBUTE", "ExecutionMonitor", "RetryPolicy", "ToolExecutor"]
+
+_log = logging.getLogger(__name__)
+
+#: The attribute a tool may define (on its class or instance, as a plain ``str``) to tell
+#: differently configured instances of one class apart in cache keys.
+NAMESPACE_ATTRIBUTE = "__execproto_namespace__"
+
+Jitter = Literal["full", "equal", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When and how long to wait before retrying a failed attempt of an idempotent operation.
+
+    ``max_attempts`` counts the first attempt (1 means never retry). The delay after the
+    n-th failed attempt is ``min(max_delay, base_delay * multiplier ** (n - 1))``, then
+    jittered: ``"full"`` draws uniformly from ``[0, delay]``, ``"equal"`` from
+    ``[delay / 2, delay]``, ``"none"`` uses the delay as is. Jitter spreads the retries of
+    many clients that failed together, so they do not hit a recovering service in step.
+
+    Only exceptions that are instances of ``retry_on`` are retried. The default,
+    ``ConnectionError`` and ``TimeoutError`` (including
+    :class:`~execproto.errors.OperationTimeoutError`), covers transient failures; a
+    ``ValueError`` or ``KeyError`` would fail the same way again.
+
+    ``sleep`` (used by :meth:`ToolExecutor.execute`), ``async_sleep`` (by
+    :meth:`ToolExecutor.execute_async`) and ``random`` (a float in ``[0, 1)``) can be
+    replaced, so tests need not wait.
+
+    Raises:
+        TypeError: ``max_attempts`` is not an int, or ``retry_on`` holds a non-exception.
+        ValueError: a count or delay out of range, or an unknown ``jitter``.
+    """
+
+    max_attempts: int = 3
+    base_delay: float = 0.1
+    max_delay: float = 10.0
+    multiplier: float = 2.0
+    jitter: Jitter = "full"
+    retry_on: tuple[type[BaseException], ...] = (
+        ConnectionError,
+        TimeoutError,
+        asyncio.TimeoutError,
+    )
+    sleep: Callable[[float], object] = field(default=time.sleep, repr=False)
+    async_sleep: Callable[[float], Awaitable[object]] = field(default=asyncio.sleep, repr=False)
+    random: Callable[[], float] = field(default=_random.random, repr=False)
+
+    def __post_init__(self) -> None:
+        attempts = typing.cast(object, self.max_attempts)
+        if isinstance(attempts, bool) or not isinstance(attempts, int):
+            raise TypeError(
+                f"max_attempts must be an int, got {attempts!r} of type {type(attempts).__name__}"
+            )
+        if attempts < 1:
+            raise ValueError(f"max_attempts must be >= 1 (1 means no retry), got {attempts!r}")
+        for name in ("base_delay", "max_delay"):
+            value: float = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
+        if not (math.isfinite(self.multiplier) and self.multiplier >= 1):
+            raise ValueError(f"multiplier must be a finite number >= 1, got {self.multiplier!r}")
+        if self.jitter not in ("full", "equal", "none"):
+            raise ValueError(f"jitter must be 'full', 'equal' or 'none', got {self.jitter!r}")
+        retry_on = typing.cast(object, self.retry_on)
+        if not isinstance(retry_on, tuple) or not all(
+            isinstance(kind, type) and issubclass(kind, BaseException)
+            for kind in typing.cast(tuple[object, ...], retry_on)
+        ):
+            raise TypeError(
+                f"retry_on must be a tuple of exception classes, got {retry_on!r}; "
+                f"e.g. retry_on=(ConnectionError, TimeoutError)"
+            )
+
+    def retries(self, error: BaseException, attempt: int) -> bool:
+        """Return whether *error*, raised by attempt number *attempt*, may be retried.
+
+        Only the policy's side: the executor also requires the operation to be idempotent.
+        """
+        return attempt < self.max_attempts and isinstance(error, self.retry_on)
+
+    def delay(self, attempt: int) -> float:
+        """Return the seconds to wait after failed attempt number *attempt* (from 1)."""
+        try:
+            raw = self.base_delay * self.multiplier ** (attempt - 1)
+        except OverflowError:
+            raw = math.inf
+        capped = min(self.max_delay, raw)
+        if self.jitter == "full":
+            return capped * self.random()
+        if self.jitter == "equal":
+            return capped / 2 + capped / 2 * self.random()
+        return capped
+
+
+_NEVER_RETRY = RetryPolicy(max_attempts=1)
+
+
+@runtime_checkable
+class ExecutionMonitor(Protocol):
+    """What :class:`ToolExecutor` calls around each execution (``execproto.monitoring.Monitor``).
+
+    ``track(tool_name, operation_name)`` returns a context manager entered around the whole
+    execution (cache lookup, every attempt and backoff). If what it returns has a
+    ``set_result(result)`` method, the result is handed to it before the block exits.
+    """
+
+    def track(self, tool_name: str, operation_name: str, /) -> AbstractContextManager[Any]:
+        """Return a context manager that records one execution."""
+        ...
+
+
+@dataclass(slots=True)
+class _Call:
+    """One prepared call: resolved, validated, keyed. Shared by the sync and async paths."""
+
+    label: str
+    info: OperationInfo
+    function: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    timeout: float | None
+    retry: RetryPolicy
+    cache_key: str | None
+
+
+class _Validator:
+    """Validates and converts the annotated parameters of one function with pydantic."""
+
+    __slots__ = ("adapter", "names")
+
+    def __init__(self, adapter: Any, names: frozenset[str]) -> None:
+        self.adapter = adapter
+        self.names = names
+
+
+# Per function: its pydantic validator, or None when it has nothing to validate (or its
+# annotations cannot be resolved). Weak keys: functions of collected classes go away.
+_validators: weakref.WeakKeyDictionary[Callable[..., Any], _Validator | None] = (
+    weakref.WeakKeyDictionary()
+)
+_validators_lock = threading.Lock()
+_pydantic_present: bool | None = None
+
+
+def _pydantic_installed() -> bool:
+    global _pydantic_present
+    if _pydantic_present is None:
+        _pydantic_present = importlib.util.find_spec("pydantic") is not None
+    return _pydantic_present
+
+
+def _validator_for(info: OperationInfo) -> _Validator | None:
+    function = info.function
+    try:
+        return _validators[function]
+    except KeyError:
+        pass
+    validator = _build_validator(info)
+    with _validators_lock:
+        _validators[function] = validator
+    return validator
+
+
+def _build_validator(info: OperationInfo) -> _Validator | None:
+    try:
+        hints = typing.get_type_hints(info.function, include_extras=True)
+    except Exception as err:
+        # Annotations naming something that is not importable from the function's module
+        # (a class defined in a function body): type validation is skipped, the call is not
+        # refused for it.
+        _log.debug("no type validation for %s: %r", info.function.__qualname__, err)
+        return None
+    keyword_kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    fields = {
+        name: hints[name]
+        for name, parameter in info.signature.parameters.items()
+        if parameter.kind in keyword_kinds and name in hints and hints[name] is not Any
+    }
+    if not fields:
+        return None
+    import pydantic
+    from typing_extensions import TypedDict
+
+    # A TypedDict rather than a model: parameter names such as ``json``, ``copy`` or
+    # ``model_config`` would shadow BaseModel attributes.
+    # Built at run time from the signature, which no checker can follow: typed as Any.
+    make_typed_dict: Any = TypedDict
+    params_type: Any = make_typed_dict(f"{info.name}_parameters", fields, total=False)
+    params_type.__pydantic_config__ = pydantic.ConfigDict(arbitrary_types_allowed=True)
+    try:
+        adapter = pydantic.TypeAdapter(params_type)
+    except Exception as err:
+        _log.debug("no type validation for %s: %r", info.function.__qualname__, err)
+        return None
+    return _Validator(adapter, frozenset(fields))
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class ToolExecutor:
+    """Runs operations of tools, sync or async, with validation, caching, timeouts, retries.
+
+    Conforms to :class:`~execproto.protocols.IToolExecutor` and is thread safe.
+
+    * *registry*: lets callers pass a tool's registered name instead of the tool, and names
+      tools in cache keys and messages (see :meth:`tool_identity`).
+    * *cache*: any :class:`~execproto.protocols.ICacheProvider`. A provider with
+      ``lookup(key) -> (hit, value)`` (and ``lookup_async``) is asked through it, so a cached
+      ``None`` is a hit; otherwise ``get_from_cache`` returning ``None`` is a miss. Async
+      providers (``get_from_cache_async``/``add_to_cache_async``) are awaited from
+      :meth:`execute_async`. A failure to store a computed result is logged, never raised:
+      the result is returned.
+    * *retry*: the :class:`RetryPolicy` for idempotent operations (default: 3 attempts,
+      full jitter). Non-idempotent operations are never retried, whatever the policy.
+    * *timeout*: seconds per attempt for operations that do not set their own (default:
+      none). A timed-out async operation is cancelled; a timed-out **sync operation keeps
+      running in its worker thread** until it returns (Python cannot stop a thread), and
+      holds a pool slot meanwhile.
+    * *max_workers*: size of the pool that runs sync operations for :meth:`execute_async`
+      and for timed :meth:`execute` calls (default: ``min(32, cpu_count + 4)``).
+    * *validate_types*: validate and convert parameters against annotations with pydantic;
+      ``None`` (default) does so exactly when pydantic is installed; ``True`` requires it.
+      Annotations that cannot be resolved are not validated.
+    * *monitor*: an :class:`ExecutionMonitor` (``execproto.monitoring.Monitor``) entered
+      around each execution.
+
+    Raises:
+        ImportError: ``validate_types=True`` and pydantic is not installed.
+        ValueError: *timeout* or *max_workers* out of range.
+        TypeError: *cache* does not provide the ``ICacheProvider`` methods.
+    """
+
+    def __init__(
+        self,
+        registry: ToolRegistry | None = None,
+        *,
+        cache: ICacheProvider | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        max_workers: int | None = None,
+        validate_types: bool | None = None,
+        monitor: ExecutionMonitor | None = None,
+    ) -> None:
+        if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+            raise ValueError(f"timeout must be a finite number of seconds > 0, got {timeout!r}")
+        if max_workers is not None and max_workers < 1:
+            raise ValueError(f"max_workers must be >= 1, got {max_workers!r}")
+        if validate_types is None:
+            validate_types = _pydantic_installed()
+        elif validate_types and not _pydantic_installed():
+            raise ImportError(
+                "validate_types=True needs pydantic, which is not installed; "
+                "install the extra with: pip install 'execproto[pydantic]'"
+            )
+        if cache is not None and not isinstance(typing.cast(object, cache), ICacheProvider):
+            raise TypeError(
+                f"cache must provide generate_cache_key, get_from_cache and add_to_cache "
+                f"(ICacheProvider), got {cache!r} of type {type(cache).__name__}"
+            )
+        self._registry = registry
+        self._cache = cache
+        self._retry = retry if retry is not None else RetryPolicy()
+        self._timeout = timeout
+        self._max_workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
+        self._validate_types = validate_types
+        self._monitor = monitor
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self._closed = False
+        self._lookup: Callable[[str], tuple[bool, Any]] | None = None
+        self._lookup_async: Callable[[str], Awaitable[tuple[bool, Any]]] | None = None
+        self._get_async: Callable[[str], Awaitable[Any]] | None = None
+        self._add_async: Callable[[str, Any], Awaitable[object]] | None = None
+        if cache is not None:
+            # Structural, like execproto.cache.SupportsLookup: any provider with these
+            # methods gets sentinel-style lookups, so a cached None is a hit.
+            self._lookup = _method(cache, "lookup", is_async=False)
+            self._lookup_async = _method(cache, "lookup_async", is_async=True)
+            self._get_async = _method(cache, "get_from_cache_async", is_async=True)
+            self._add_async = _method(cache, "add_to_cache_async", is_async=True)
+
+    # -- public API ----------------------------------------------------------------------
+
+    def execute(self, tool: Any, operation_name: str, /, **params: Any) -> Any:
+        """Run ``tool.<operation_name>(**params)`` in this thread and return its result.
+
+        A sync operation runs in the calling thread (in a pool thread when it has a
+        timeout). An async operation is run to completion on a new event loop when no loop
+        is running in this thread; inside a running loop it is refused, because waiting for
+        it here would block that loop.
+
+        Raises:
+            OperationNotFoundError: *operation_name* is not an operation of the tool.
+            InvalidOperationError: missing, unexpected or invalid parameters.
+            ToolNotFoundError: *tool* is a name the registry does not know.
+            RuntimeError: an async operation called from a running event loop (use
+                ``await execute_async(...)``), or the executor is closed.
+            OperationTimeoutError: an attempt ran past its timeout (and was not retried).
+            RetryExhaustedError: several attempts were made and all failed.
+            Exception: whatever the operation raised, when it was attempted once.
+        """
+        call = self._prepare(tool, operation_name, params)
+        if call.info.is_async:
+            if _loop_running():
+                raise RuntimeError(
+                    f"{call.label}.{call.info.name} is an async operation and an event loop "
+                    f"is running in this thread; use 'await executor.execute_async(...)' "
+                    f"instead of execute(), which would block the loop"
+                )
+            return asyncio.run(self._run_async_tracked(call))
+        if self._monitor is None:
+            return self._run_sync(call)
+        with self._monitor.track(call.label, call.info.name) as tracked:
+            result = self._run_sync(call)
+            _hand_result(tracked, result)
+            return result
+
+    async def execute_async(self, tool: Any, operation_name: str, /, **params: Any) -> Any:
+        """Run ``tool.<operation_name>(**params)`` without blocking the event loop.
+
+        Async operations are awaited in the current task; sync operations run in the
+        executor's thread pool, with the current :mod:`contextvars` context.
+
+        Raises:
+            OperationNotFoundError: *operation_name* is not an operation of the tool.
+            InvalidOperationError: missing, unexpected or invalid parameters.
+            ToolNotFoundError: *tool* is a name the registry does not know.
+            RuntimeError: the executor is closed.
+            OperationTimeoutError: an attempt ran past its timeout (and was not retried).
+            RetryExhaustedError: several attempts were made and all failed.
+            Exception: whatever the operation raised, when it was attempted once.
+        """
+        call = self._prepare(tool, operation_name, params)
+        return await self._run_async_tracked(call)
+
+    def tool_identity(self, tool: object) -> str:
+        """Return the name *tool* has in cache keys: stable across processes and runs.
+
+        It is the tool's registered name when the executor's registry holds this very
+        object, else ``module.qualname`` of its class. A tool may add a namespace, a plain
+        ``str`` attribute ``__execproto_namespace__`` on its class or instance, so that two
+        differently configured instances of one class (``Search(lang="en")``,
+        ``Search(lang="fr")``) do not share results: the identity is then
+        ``"<name>[<namespace>]"``. Nothing is evaluated on the tool to find it.
+
+        Raises:
+            TypeError: ``__execproto_namespace__`` exists but is not a plain ``str``.
+        """
+        base = self._registered_name(tool)
+        if base is None:
+            cls = type(tool)
+            base = f"{cls.__module__}.{cls.__qualname__}"
+        namespace = inspect.getattr_static(tool, NAMESPACE_ATTRIBUTE, None)
+        if namespace is None:
+            return base
+        if not isinstance(namespace, str):
+            raise TypeError(
+                f"{NAMESPACE_ATTRIBUTE} of {base} must be a plain str attribute (it is read "
+                f"without evaluating properties), got {namespace!r} of type "
+                f"{type(namespace).__name__}; set it in __init__: "
+                f"self.{NAMESPACE_ATTRIBUTE} = 'config-name'"
+            )
+        return f"{base}[{namespace}]"
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called; a closed executor refuses new calls."""
+        return self._closed
+
+    def close(self, *, wait: bool = True) -> None:
+        """Shut the thread pool down; further calls raise :class:`RuntimeError`.
+
+        With *wait*, return after the running sync operations finish (including timed-out
+        ones still running in their threads); queued ones are cancelled either way.
+        Calling it again does nothing.
+        """
+        with self._pool_lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # Waiting for the pool's threads must not block the loop.
+        await asyncio.to_thread(self.close)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return (
+            f"{type(self).__name__}({state}, cache={self._cache!r}, retry={self._retry!r}, "
+            f"timeout={self._timeout!r}, max_workers={self._max_workers})"
+        )
+
+    # -- preparation (no I/O; shared by both paths) ---------------------------------------
+
+    def _registered_name(self, tool: object) -> str | None:
+        return None if self._registry is None else self._registry.name_of(tool)
+
+    def _prepare(self, tool: Any, operation_name: str, params: dict[str, Any]) -> _Call:
+        if self._closed:
+            raise RuntimeError(f"{self!r} is closed; create a new executor")
+        if isinstance(tool, str):
+            if self._registry is None:
+                raise InvalidOperationError(
+                    f"got the string {tool!r} as the tool; pass the tool object, or give "
+                    f"the executor a registry (ToolExecutor(registry)) to look names up"
+                )
+            label = tool
+            tool = self._registry.get_tool(tool)
+        else:
+            label = self._registered_name(tool) or type(tool).__qualname__
+        function, info = resolve_operation(tool, operation_name, tool_label=label)
+        try:
+            bound = info.signature.bind(**params)
+        except TypeError as err:
+            raise InvalidOperationError(
+                f"{label}.{info.name}{info.signature} cannot take the parameters "
+                f"{sorted(params)!r}: {err}; pass exactly the parameters of its signature, "
+                f"by keyword"
+            ) from err
+        if self._validate_types:
+            self._validate(label, info, bound.arguments)
+        cache_key = None
+        if self._cache is not None and info.policy.caches:
+            bound.apply_defaults()
+            cache_key = self._cache_key(tool, info, bound.arguments)
+        timeout = info.policy.timeout if info.policy.timeout is not None else self._timeout
+        retry = self._retry if info.policy.idempotent else _NEVER_RETRY
+        return _Call(label, info, function, bound.args, bound.kwargs, timeout, retry, cache_key)
+
+    def _validate(self, label: str, info: OperationInfo, arguments: dict[str, Any]) -> None:
+        validator = _validator_for(info)
+        if validator is None:
+            return
+        present = {name: arguments[name] for name in validator.names if name in arguments}
+        if not present:
+            return
+        import pydantic
+
+        try:
+            converted: dict[str, Any] = validator.adapter.validate_python(present)
+        except pydantic.ValidationError as err:
+            problems = "; ".join(
+                f"parameter {'.'.join(map(str, problem['loc']))!r}: {problem['msg']} "
+                f"(got {problem['input']!r} of type {type(problem['input']).__name__})"
+                for problem in err.errors()
+            )
+            raise InvalidOperationError(
+                f"invalid parameters for {label}.{info.name}{info.signature}: {problems}"
+            ) from err
+        arguments.update(converted)
+
+    def _cache_key(
+        self, tool: object, info: OperationInfo, arguments: Mapping[str, Any]
+    ) -> str | None:
+        assert self._cache is not None
+        context = current_context()
+        operation_type = f"{self.tool_identity(tool)}.{info.name}"
+        try:
+            return self._cache.generate_cache_key(
+                operation_type, context.user_id, context.task_id, (), dict(arguments)
+            )
+        except TypeError as err:  # CacheKeyError included: this call is just not cached
+            _log.debug("not caching %s: %s", operation_type, err)
+            return None
+
+    # -- sync path ----------------------------------------------------------------------
+
+    def _run_sync(self, call: _Call) -> Any:
+        if call.cache_key is not None:
+            hit, value = self._cache_get(call.cache_key)
+            if hit:
+                return value
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result = self._attempt_sync(call, attempt)
+                break
+            except Exception as err:
+                delay = self._retry_delay(call, err, attempt)
+                if delay is None:
+                    if attempt == 1:
+                        raise
+                    raise _exhausted(call, err, attempt) from err
+            call.retry.sleep(delay)
+        if call.cache_key is not None:
+            self._cache_put(call.cache_key, result)
+        return result
+
+    def _attempt_sync(self, call: _Call, attempt: int) -> Any:
+        if call.timeout is None:
+            result = call.function(*call.args, **call.kwargs)
+        else:
+            context = contextvars.copy_context()
+            future = self._get_pool().submit(context.run, call.function, *call.args, **call.kwargs)
+            done, _ = concurrent.futures.wait([future], timeout=call.timeout)
+            if not done:
+                future.cancel()
+                raise _timed_out(call, attempt)
+            result = future.result()
+        if inspect.iscoroutine(result):
+            # A sync-looking function that returns a coroutine (a decorator that hides
+            # ``async def``): run it, as no loop is running here or we would not be here.
+            if _loop_running():
+                result.close()
+                raise RuntimeError(
+                    f"{call.label}.{call.info.name} returned a coroutine inside a running "
+                    f"event loop; use 'await executor.execute_async(...)'"
+                )
+            result = asyncio.run(result)
+        return result
+
+    def _cache_get(self, key: str) -> tuple[bool, Any]:
+        if self._lookup is not None:
+            return self._lookup(key)
+        assert self._cache is not None
+        value = self._cache.get_from_cache(key)
+        return value is not None, value
+
+    def _cache_put(self, key: str, value: Any) -> None:
+        assert self._cache is not None
+        try:
+            self._cache.add_to_cache(key, value)
+        except Exception:
+            _log.warning("could not cache a result under %s", key, exc_info=True)
+
+    # -- async path ---------------------------------------------------------------------
+
+    async def _run_async_tracked(self, call: _Call) -> Any:
+        if self._monitor is None:
+            return await self._run_async(call)
+        with self._monitor.track(call.label, call.info.name) as tracked:
+            result = await self._run_async(call)
+            _hand_result(tracked, result)
+            return result
+
+    async def _run_async(self, call: _Call) -> Any:
+        if call.cache_key is not None:
+            hit, value = await self._cache_get_async(call.cache_key)
+            if hit:
+                return value
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result = await self._attempt_async(call, attempt)
+                break
+            except Exception as err:
+                delay = self._retry_delay(call, err, attempt)
+                if delay is None:
+                    if attempt == 1:
+                        raise
+                    raise _exhausted(call, err, attempt) from err
+            await call.retry.async_sleep(delay)
+        if call.cache_key is not None:
+            await self._cache_put_async(call.cache_key, result)
+        return result
+
+    async def _attempt_async(self, call: _Call, attempt: int) -> Any:
+        if call.info.is_async:
+            coroutine = call.function(*call.args, **call.kwargs)
+            if call.timeout is None:
+                return await coroutine
+            return await self._wait(asyncio.ensure_future(coroutine), call, attempt)
+        loop = asyncio.get_running_loop()
+        # run_in_executor does not carry the caller's contextvars into the thread by itself.
+        context = contextvars.copy_context()
+        future = loop.run_in_executor(
+            self._get_pool(),
+            functools.partial(context.run, call.function, *call.args, **call.kwargs),
+        )
+        if call.timeout is None:
+            result = await future
+        else:
+            result = await self._wait(future, call, attempt)
+        if inspect.iscoroutine(result):
+            result = await result
+        return result
+
+    async def _wait(self, future: asyncio.Future[Any], call: _Call, attempt: int) -> Any:
+        # asyncio.wait rather than wait_for: the operation's own TimeoutError must reach the
+        # caller as itself, not be mistaken for the executor's timeout.
+        try:
+            done, _ = await asyncio.wait({future}, timeout=call.timeout)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        if not done:
+            future.cancel()
+            future.add_done_callback(_retrieve)
+            raise _timed_out(call, attempt)
+        return future.result()
+
+    async def _cache_get_async(self, key: str) -> tuple[bool, Any]:
+        if self._lookup_async is not None:
+            return await self._lookup_async(key)
+        if self._lookup is None and self._get_async is not None:
+            value = await self._get_async(key)
+            return value is not None, value
+        return self._cache_get(key)
+
+    async def _cache_put_async(self, key: str, value: Any) -> None:
+        if self._add_async is None:
+            self._cache_put(key, value)
+            return
+        try:
+            await self._add_async(key, value)
+        except Exception:
+            _log.warning("could not cache a result under %s", key, exc_info=True)
+
+    # -- shared -------------------------------------------------------------------------
+
+    def _retry_delay(self, call: _Call, error: Exception, attempt: int) -> float | None:
+        if not call.retry.retries(error, attempt):
+            return None
+        return call.retry.delay(attempt)
+
+    def _get_pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        pool = self._pool
+        if pool is not None:
+            return pool
+        with self._pool_lock:
+            if self._closed:
+                raise RuntimeError(f"{self!r} is closed; create a new executor")
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=self._max_workers, thread_name_prefix="execproto-tool"
+                )
+            return self._pool
+
+
+def _method(obj: object, name: str, *, is_async: bool) -> Any:
+    method = getattr(obj, name, None)
+    if not callable(method):
+        return None
+    if is_async != inspect.iscoroutinefunction(method):
+        return None
+    return method
+
+
+def _hand_result(tracked: object, result: object) -> None:
+    set_result = getattr(tracked, "set_result", None)
+    if callable(set_result):
+        set_result(result)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    # Reads the outcome of an abandoned (timed-out) future so asyncio does not log
+    # "exception was never retrieved" for it.
+    if not future.cancelled():
+        future.exception()
+
+
+def _timed_out(call: _Call, attempt: int) -> OperationTimeoutError:
+    where = (
+        "it keeps running in its worker thread" if not call.info.is_async else "it was cancelled"
+    )
+    return OperationTimeoutError(
+        f"{call.label}.{call.info.name} did not finish within {call.timeout} s "
+        f"(attempt {attempt}); {where}. Raise the limit with @operation(timeout=...) or "
+        f"ToolExecutor(timeout=...) if the operation needs longer"
+    )
+
+
+def _exhausted(call: _Call, error: Exception, attempts: int) -> RetryExhaustedError:
+    return RetryExhaustedError(
+        f"{call.label}.{call.info.name} failed on all {attempts} attempts; last error: "
+        f"{error!r} (chained as __cause__). Retry later, or allow more attempts with "
+        f"ToolExecutor(retry=RetryPolicy(max_attempts=...))",
+        attempts=attempts,
+    )
