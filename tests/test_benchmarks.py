@@ -1,0 +1,122 @@
+"""The benchmarks still run (on tiny sizes) and report what they measured; no time is asserted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyperf  # type: ignore[import-untyped]
+import pytest
+from benchmarks import GROUPS, PROFILES, main, run
+from benchmarks._cli import select
+from benchmarks._harness import Measurement, RowResult, Subject, Timing, measure
+from benchmarks._report import format_table, write_pyperf
+from benchmarks._rows import OptionalSubjects
+
+SMOKE = PROFILES["smoke"]
+TINY = Timing(rounds=3, warmup=1, round_ns=1_000)
+
+
+def _fixed(ns_per_loop: int, name: str = "fixed") -> Subject:
+    return Subject(name, "subject", lambda loops: loops * ns_per_loop)
+
+
+def test_every_group_runs_on_smoke_sizes_and_times_its_anchor_first() -> None:
+    rows, ok = run(SMOKE, list(GROUPS))
+
+    assert ok
+    assert {name for name in GROUPS if not name.startswith("scale-")} <= {row.name for row in rows}
+    for row in rows:
+        assert "anchor" == row.measurements[0].kind, row.name
+        assert 1.0 == row.measurements[0].ratio, row.name
+        assert all(m.median > 0 for m in row.measurements), row.name
+
+
+def test_main_writes_every_selected_row_to_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "results.json"
+
+    status = main(
+        ["--profile", "smoke", "--only", "cache-key", "--only", "parallel", "--json", str(path)]
+    )
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert 0 == status
+    assert ["cache-key", "parallel"] == [row["name"] for row in data["rows"]]
+    assert "smoke" == data["profile"]
+    assert data["machine"]["cpu_count"] >= 1
+    assert "cache key generation" in capsys.readouterr().out
+
+
+def test_only_with_an_unknown_name_exits_with_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--only", "no-such-benchmark"])
+
+    assert 2 == exit_info.value.code
+    assert "no-such-benchmark" in capsys.readouterr().err
+
+
+def test_only_prefers_the_exact_group_name_and_otherwise_matches_parts() -> None:
+    assert ["parallel"] == select(["parallel"])
+    assert ["conforms-conforming", "conforms-non-conforming"] == select(["conforms"])
+
+
+def test_measure_rejects_subjects_that_do_not_start_with_the_anchor() -> None:
+    with pytest.raises(ValueError, match="anchor first"):
+        measure([_fixed(100)], TINY)
+
+
+def test_measure_reports_time_per_operation_and_the_per_round_ratio() -> None:
+    anchor = Subject("anchor", "anchor", lambda loops: loops * 100)
+    batch = Subject("batch", "subject", lambda loops: 5_000, workload=True, ops=10)
+
+    measured = measure([anchor, _fixed(250), batch], TINY)
+
+    assert [100.0, 250.0, 500.0] == [m.median for m in measured]
+    assert [1.0, 2.5, 5.0] == [m.ratio for m in measured]
+    assert [3, 3, 3] == [len(m.ns_per_op) for m in measured]
+
+
+def _row(target: float | None, *ratios: float) -> RowResult:
+    row = RowResult(name="r", title="r", anchor="a", target=target)
+    row.measurements = [Measurement("a", "anchor", [1.0], [1.0])]
+    row.measurements += [Measurement(f"s{i}", "subject", [r], [r]) for i, r in enumerate(ratios)]
+    return row
+
+
+def test_a_row_meets_its_target_only_when_every_execproto_subject_does() -> None:
+    assert "met" == _row(1.0, 0.5, 1.0).verdict
+    assert "missed" == _row(1.0, 0.5, 1.01).verdict
+    assert "not available" == _row(1.0).verdict
+    assert "-" == _row(None, 9.0).verdict
+
+
+def test_a_subject_that_cannot_be_built_or_answers_wrongly_is_listed_with_the_reason() -> None:
+    row = RowResult(name="r", title="r", anchor="a", target=1.0)
+    optional = OptionalSubjects(row)
+
+    def missing() -> Subject:
+        raise ImportError("execproto.nothing has no 'thing' yet")
+
+    optional.add("missing", missing)
+    optional.add("wrong", lambda: _fixed(1, "wrong"), lambda: False)
+    optional.add("fine", lambda: _fixed(1, "fine"), lambda: True)
+
+    assert ["fine"] == [s.name for s in optional.subjects]
+    assert "ImportError: execproto.nothing has no 'thing' yet" == row.unavailable["missing"]
+    assert row.unavailable["wrong"].startswith("AssertionError")
+    assert "missing: not available (ImportError" in format_table([row])
+
+
+def test_pyperf_export_can_be_loaded_back_by_pyperf(tmp_path: Path) -> None:
+    row = _row(1.0, 2.0)
+    path = tmp_path / "suite.json"
+
+    write_pyperf([row], path)
+
+    suite = pyperf.BenchmarkSuite.load(str(path))  # pyright: ignore[reportUnknownMemberType]
+    names: list[str] = suite.get_benchmark_names()  # pyright: ignore[reportUnknownVariableType]
+    assert ["r/a", "r/s0"] == sorted(names)
