@@ -241,6 +241,50 @@ def test_reset_forgets_every_recorded_call() -> None:
     assert expected == collector.snapshot()
 
 
+def test_merging_snapshots_adds_their_counters_as_if_recorded_in_one_collector() -> None:
+    calls = [("a.x", 0.001, None), ("a.x", 0.3, ToolFailure()), ("b.y", 2.0, KeyError())]
+    first, second, combined = MetricsCollector(), MetricsCollector(), MetricsCollector()
+    for index, (key, duration, error) in enumerate(calls * 3):
+        (first if index % 2 else second).record(key, duration, error)
+        combined.record(key, duration, error)
+
+    merged = MetricsCollector()
+    merged.merge(first.snapshot())
+    merged.merge(json.loads(json.dumps(second.snapshot())))  # as sent by another process
+
+    expected, actual = combined.snapshot(), merged.snapshot()
+    assert expected["error_types"] == actual["error_types"]
+    for key, stats in expected["operations"].items():
+        other = actual["operations"][key]
+        assert (stats["count"], stats["errors"]) == (other["count"], other["errors"])
+        assert stats["bucket_counts"] == other["bucket_counts"]
+        assert (stats["min_seconds"], stats["max_seconds"]) == (
+            other["min_seconds"],
+            other["max_seconds"],
+        )
+        assert math.isclose(stats["total_seconds"], other["total_seconds"])
+
+
+def test_merging_keeps_the_operation_limit() -> None:
+    source = MetricsCollector()
+    for index in range(5):
+        source.record(f"tool.op{index}", 0.001)
+
+    merged = MetricsCollector(max_operations=2)
+    merged.merge(source.snapshot())
+
+    assert {"tool.op0", "tool.op1", OVERFLOW_KEY} == set(merged.snapshot()["operations"])
+    assert 3 == merged.snapshot()["operations"][OVERFLOW_KEY]["count"]
+
+
+def test_merging_a_snapshot_with_other_buckets_is_rejected() -> None:
+    source = MetricsCollector(buckets=(1.0,))
+    source.record("op", 0.5)
+
+    with pytest.raises(ValueError, match="same buckets"):
+        MetricsCollector().merge(source.snapshot())
+
+
 @settings(max_examples=50, deadline=None)
 @given(
     st.lists(

@@ -333,6 +333,44 @@ class MetricsCollector:
             error_types=snapshot["error_types"],
         )
 
+    def merge(self, snapshot: MetricsSnapshot) -> None:
+        """Add the counters of *snapshot* (from another collector or process) to this one.
+
+        This is how the metrics of workers (a Dask cluster, a process pool) are combined: each
+        worker sends ``snapshot()``, the coordinator merges them. The limits of this
+        collector apply to the merged keys as to recorded ones.
+
+        Raises:
+            ValueError: *snapshot* was taken with other bucket bounds, so its counts cannot
+                be added bucket by bucket.
+        """
+        bounds = tuple(snapshot["bucket_bounds"])
+        if bounds != self._bounds:
+            raise ValueError(
+                f"cannot merge a snapshot with bucket bounds {bounds!r} into a collector with "
+                f"bounds {self._bounds!r}; build both collectors with the same buckets"
+            )
+        with self._lock:
+            for key, other in snapshot["operations"].items():
+                if not other["count"]:
+                    continue
+                stats = self._operations.get(key)
+                if stats is None:
+                    stats = self._new_operation(key)
+                stats.count += other["count"]
+                stats.errors += other["errors"]
+                stats.total += other["total_seconds"]
+                stats.min = min(stats.min, other["min_seconds"])
+                stats.max = max(stats.max, other["max_seconds"])
+                for index, in_bucket in enumerate(other["bucket_counts"]):
+                    stats.bucket_counts[index] += in_bucket
+            types = self._error_types
+            for error_type, count in snapshot["error_types"].items():
+                key = error_type
+                if key not in types and len(types) >= self._max_error_types:
+                    key = OVERFLOW_KEY
+                types[key] = types.get(key, 0) + count
+
     def reset(self) -> None:
         """Forget every recorded call."""
         with self._lock:
