@@ -57,6 +57,7 @@ from typing import Any, Literal
 
 from typing_extensions import Protocol, Self, runtime_checkable
 
+from execproto.cache import SupportsAsyncLookup, SupportsLookup
 from execproto.context import current_context
 from execproto.errors import (
     InvalidOperationError,
@@ -348,10 +349,12 @@ class ToolExecutor:
         self._get_async: Callable[[str], Awaitable[Any]] | None = None
         self._add_async: Callable[[str, Any], Awaitable[object]] | None = None
         if cache is not None:
-            # Structural, like execproto.cache.SupportsLookup: any provider with these
-            # methods gets sentinel-style lookups, so a cached None is a hit.
-            self._lookup = _method(cache, "lookup", is_async=False)
-            self._lookup_async = _method(cache, "lookup_async", is_async=True)
+            # Decided once per executor: isinstance against a protocol costs microseconds.
+            # A provider with lookup() tells a cached None from a miss.
+            if isinstance(cache, SupportsLookup):
+                self._lookup = cache.lookup
+            if isinstance(cache, SupportsAsyncLookup):
+                self._lookup_async = cache.lookup_async
             self._get_async = _method(cache, "get_from_cache_async", is_async=True)
             self._add_async = _method(cache, "add_to_cache_async", is_async=True)
 
