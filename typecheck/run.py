@@ -442,7 +442,12 @@ def render_matrix(outcome: Outcome) -> str:
             for checker in CHECKERS:
                 cell = outcome.cells.get((family, kind, checker))
                 if cell is None:
-                    text = "n/a" if (family, kind) in outcome.not_applicable else "-- MISSING"
+                    if kind in EXTRA_KINDS:
+                        text = "-"
+                    elif (family, kind) in outcome.not_applicable:
+                        text = "n/a"
+                    else:
+                        text = "-- MISSING"
                 else:
                     text = f"{cell[0]}/{cell[1]}" + (f" ({cell[2]}d)" if cell[2] else "")
                     if cell[0] != cell[1]:
