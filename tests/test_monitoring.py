@@ -398,6 +398,34 @@ def test_recording_from_eight_threads_gives_exact_counts() -> None:
     assert threads_count * calls == sum(stats["bucket_counts"])
 
 
+def test_threads_recording_the_same_new_operations_lose_no_call() -> None:
+    collector = MetricsCollector(max_operations=20_000)
+    threads_count, keys = 8, [f"tool.op{index}" for index in range(10_000)]
+    barrier = threading.Barrier(threads_count)
+
+    def work() -> None:
+        barrier.wait()
+        for key in keys:
+            collector.record(key, 0.001)
+
+    threads = [threading.Thread(target=work) for _ in range(threads_count)]
+    # Frequent thread switches make two threads that both find a new key missing race to
+    # create it; without the collector's lock one of them would overwrite the other's count.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+
+    counts = collector.get_usage_report()["usage_by_operation"]
+    assert {threads_count} == set(counts.values())
+    assert len(keys) == len(counts)
+
+
 async def test_recording_from_many_coroutines_gives_exact_counts() -> None:
     monitor = Monitor(tracing=False)
     collector = MetricsCollector()
