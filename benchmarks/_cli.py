@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 import traceback
@@ -13,9 +14,16 @@ from benchmarks import _rows, _scaling
 from benchmarks._harness import RowResult
 from benchmarks._monitoring import row_monitoring
 from benchmarks._profiles import PROFILES, Profile
-from benchmarks._report import format_table, machine, to_json, write_json, write_pyperf
+from benchmarks._report import (
+    format_markdown,
+    format_table,
+    machine,
+    to_json,
+    write_json,
+    write_pyperf,
+)
 
-__all__ = ["GROUPS", "main", "run"]
+__all__ = ["GROUPS", "main", "parser", "run", "select"]
 
 RowGroup = Callable[[Profile], list[RowResult]]
 
@@ -112,8 +120,8 @@ def _summary(rows: Sequence[RowResult]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmarks from the command line; return the exit status."""
+def parser() -> argparse.ArgumentParser:
+    """Return the command-line parser of ``python -m benchmarks``."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="execproto against its anchors, interleaved in one process: medians, min-max, ratios.",
@@ -128,7 +136,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--profile",
         choices=sorted(PROFILES),
-        default="full",
         help="sizes and rounds (default: full)",
     )
     parser.add_argument(
@@ -147,19 +154,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="where to write the results",
     )
     parser.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="PATH",
+        help="write the results JSON at PATH as the Markdown tables of BENCHMARKS.md, and exit",
+    )
+    parser.add_argument(
         "--pyperf",
         type=Path,
         metavar="PATH",
         help="also write a pyperf suite (for pyperf compare_to)",
     )
-    args = parser.parse_args(argv)
+    # Set here, not on --profile: --quick shares the destination, and argparse would keep
+    # --quick's default (None) instead.
+    parser.set_defaults(profile="full")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmarks from the command line; return the exit status."""
+    cli = parser()
+    args = cli.parse_args(argv)
     if args.list:
         print("\n".join(GROUPS))
+        return 0
+    if args.markdown is not None:
+        print(format_markdown(json.loads(args.markdown.read_text(encoding="utf-8"))), end="")
         return 0
     try:
         groups = select(args.only)
     except ValueError as err:
-        parser.error(str(err))
+        cli.error(str(err))
     profile = PROFILES[args.profile]
     info = machine()
     print(

@@ -38,6 +38,7 @@ def row_monitoring(profile: Profile) -> list[RowResult]:
             )
         ]
         optional = OptionalSubjects(row)
+        opened: list[Any] = []
 
         def tracked(monitor: Any) -> Any:
             async def call() -> int:
@@ -90,16 +91,23 @@ def row_monitoring(profile: Profile) -> list[RowResult]:
                 )
                 optional.add(
                     "execproto ToolExecutor.execute_async, monitor",
-                    lambda: _monitored_executor(loop, tool, params),
+                    lambda: _monitored_executor(loop, tool, params, opened),
                 )
-            row.measurements = measure([*anchors, *optional.subjects], profile.micro)
+            try:
+                row.measurements = measure([*anchors, *optional.subjects], profile.micro)
+            finally:
+                for executor in opened:
+                    executor.close()
     return [row]
 
 
-def _monitored_executor(loop: Any, tool: Calculator, params: dict[str, Any]) -> Subject:
+def _monitored_executor(
+    loop: Any, tool: Calculator, params: dict[str, Any], opened: list[Any]
+) -> Subject:
     executor = execproto_attr("executor", "ToolExecutor")(
         monitor=execproto_attr("monitoring", "Monitor")(tracing=False)
     )
+    opened.append(executor)
     return Subject(
         "execproto ToolExecutor.execute_async, monitor",
         "subject",

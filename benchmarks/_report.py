@@ -14,6 +14,7 @@ from typing import Any
 from benchmarks._harness import RowResult
 
 __all__ = [
+    "format_markdown",
     "format_ns",
     "format_table",
     "machine",
@@ -158,3 +159,45 @@ def write_json(data: dict[str, Any], path: Path) -> None:
 def python_version() -> str:
     """Return the running interpreter's version, for headings."""
     return sys.version.split()[0]
+
+
+def _md_ns(value: float) -> str:
+    return format_ns(value).replace("us", "µs")
+
+
+def format_markdown(data: dict[str, Any]) -> str:
+    """Return a run's JSON data (see :func:`to_json`) as the Markdown tables of BENCHMARKS.md."""
+    info = data["machine"]
+    lines = [
+        f"Run of {data['date']}, profile `{data['profile']}`: {info['python']} on {info['cpu_model']}, "
+        f"{info['usable_cpus']} usable of {info['cpu_count']} CPUs, {info['memory']} RAM, {info['system']}; "
+        f"load average at the start {info['load_average']}.",
+    ]
+    section = ""
+    for row in data["rows"]:
+        if row["section"] != section:
+            section = row["section"]
+            lines += [
+                "",
+                f"### {_SECTION_TITLE.get(section, section)}",
+                "",
+                "| row | subject | median | min - max | ratio (min - max) | peak mem | target | verdict |",
+                "|---|---|---:|---:|---:|---:|---|---|",
+            ]
+        target = f"<= {row['target']:g}x" if row["target"] is not None else ""
+        for m in row["measurements"]:
+            verdict = ""
+            if m["kind"] == "subject" and row["target"] is not None:
+                verdict = "met" if m["ratio"] <= row["target"] else "**missed**"
+            name = m["name"] if m["kind"] != "anchor" else f"*anchor:* {m['name']}"
+            ratio = f"{m['ratio']:.2f}x ({m['ratio_min']:.2f} - {m['ratio_max']:.2f})"
+            spread = f"{_md_ns(m['min_ns'])} - {_md_ns(m['max_ns'])}"
+            lines.append(
+                f"| {row['title']} | {name} | {_md_ns(m['median_ns'])} | {spread} | {ratio} "
+                f"| {_format_bytes(m['peak_bytes'])} | {target} | {verdict} |"
+            )
+        for name, reason in row["unavailable"].items():
+            lines.append(
+                f"| {row['title']} | {name} | not available: {reason} | | | | {target} | |"
+            )
+    return "\n".join(lines) + "\n"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pyperf  # type: ignore[import-untyped]
 import pytest
 from benchmarks import GROUPS, PROFILES, main, run
-from benchmarks._cli import select
+from benchmarks._cli import parser, select
 from benchmarks._harness import Measurement, RowResult, Subject, Timing, measure
-from benchmarks._report import format_table, write_pyperf
+from benchmarks._report import format_markdown, format_table, to_json, write_pyperf
 from benchmarks._rows import OptionalSubjects
 
 SMOKE = PROFILES["smoke"]
@@ -57,6 +57,12 @@ def test_only_with_an_unknown_name_exits_with_a_usage_error(
 
     assert 2 == exit_info.value.code
     assert "no-such-benchmark" in capsys.readouterr().err
+
+
+def test_the_full_profile_is_the_default_and_quick_selects_the_quick_one() -> None:
+    assert "full" == parser().parse_args([]).profile
+    assert "quick" == parser().parse_args(["--quick"]).profile
+    assert "smoke" == parser().parse_args(["--profile", "smoke"]).profile
 
 
 def test_only_prefers_the_exact_group_name_and_otherwise_matches_parts() -> None:
@@ -120,3 +126,15 @@ def test_pyperf_export_can_be_loaded_back_by_pyperf(tmp_path: Path) -> None:
     suite = pyperf.BenchmarkSuite.load(str(path))  # pyright: ignore[reportUnknownMemberType]
     names: list[str] = suite.get_benchmark_names()  # pyright: ignore[reportUnknownVariableType]
     assert ["r/a", "r/s0"] == sorted(names)
+
+
+def test_markdown_has_one_table_line_per_measurement_and_per_missing_subject() -> None:
+    row = _row(1.0, 2.0)
+    row.unavailable["absent"] = "ImportError: not yet"
+
+    text = format_markdown(json.loads(json.dumps(to_json([row], "smoke"))))
+
+    table = [line for line in text.splitlines() if line.startswith("| r |")]
+    assert 3 == len(table)
+    assert "**missed**" in table[1]
+    assert "not available: ImportError: not yet" in table[2]
