@@ -244,6 +244,43 @@ def test_tuples_holding_mutable_values_are_copied() -> None:
     assert (True, ([1],)) == cache.lookup("k")
 
 
+def _mutate_everything(value: Any) -> None:
+    """Clear every mutable container inside *value*, however deep."""
+    if isinstance(value, (list, tuple, set, frozenset)) or type(value) is dict:
+        children = list(value.values()) if type(value) is dict else list(value)
+        for child in children:
+            _mutate_everything(child)
+        if isinstance(value, (list, set, dict)):
+            value.clear()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"rows": [[1, 2], [3]], "tags": {"a", "b"}, "pair": ([1], (2, [3]))},
+        [{"a": {"b": {"c": [1]}}}],
+        ({"a": 1}, [2]),
+    ],
+)
+def test_nested_trees_are_copied_at_every_level(value: Any) -> None:
+    cache = MemoryCacheProvider()
+    expected = copy.deepcopy(value)
+    cache.add_to_cache("k", value)
+    _mutate_everything(cache.lookup("k")[1])
+    _mutate_everything(value)
+    assert (True, expected) == cache.lookup("k")
+
+
+def test_self_containing_values_are_copied() -> None:
+    looped: list[Any] = [1]
+    looped.append(looped)
+    cache = MemoryCacheProvider()
+    cache.add_to_cache("k", looped)
+    read = cache.lookup("k")[1]
+    assert read[1] is read
+    assert read is not looped
+
+
 def test_objects_are_deep_copied() -> None:
     class Box:
         def __init__(self) -> None:
