@@ -25,6 +25,7 @@ from execproto.errors import (
     failure_status,
 )
 from execproto.models import ErrorCode, OperationItem, TaskItem, TaskStatus, TaskStepResult
+from execproto.monitoring import MetricsCollector, Monitor, monitor_execution
 from execproto.protocols import (
     ExecutionInterface,
     ICacheProvider,
@@ -63,6 +64,8 @@ __all__ = [
     "ITypedToolExecutor",
     "ITypedToolProvider",
     "InvalidOperationError",
+    "MetricsCollector",
+    "Monitor",
     "OperationCancelledError",
     "OperationItem",
     "OperationNotFoundError",
@@ -78,4 +81,5 @@ __all__ = [
     "current_context",
     "execution_context",
     "failure_status",
+    "monitor_execution",
 ]
