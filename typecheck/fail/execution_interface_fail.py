@@ -143,3 +143,17 @@ class HalfEngine(ExecutionInterface):
 
 
 half = HalfEngine()  # expect: abstract@instantiation mypy[abstract] pyright[reportAbstractUsage] member=batch_execute_tasks
+
+
+class DefaultRegister(ExecutionInterface):
+    async def execute_operation(self, operation_spec: str, params: dict[str, Any]) -> Any: ...
+    async def execute_task(self, task_name: str, input_data: dict[str, Any], context: dict[str, Any]) -> Any: ...
+    async def batch_execute_operations(self, operations: list[dict[str, Any]]) -> list[Any]: raise NotImplementedError
+    async def batch_execute_tasks(self, tasks: list[dict[str, Any]]) -> list[Any]: raise NotImplementedError
+
+
+# At run time the protocol's register_executor is a default (no @abstractmethod), so this
+# instantiates. Statically both checkers call a protocol method whose body only raises
+# NotImplementedError unimplemented, so a subclass must define it. Kept as a case so that a
+# change of either side (protocols.py or a checker) is noticed.
+default_register = DefaultRegister()  # expect: abstract@instantiation mypy[abstract] pyright[reportAbstractUsage] member=register_executor
