@@ -66,10 +66,11 @@ KINDS = (
     "abstract",
     "variance",
 )
-#: Kinds recorded when they occur, without being required in every family.
-EXTRA_KINDS = ("param-name", "param-kind")
-#: Where a non-conforming value meets a protocol type; override and abstract have their own.
-POSITIONS = ("assignment", "argument", "return", "definition", "instantiation")
+#: Kinds recorded when they occur, without being required in every family (``call``: a
+#: caller's use of a protocol member that must be rejected, pinning its shape).
+EXTRA_KINDS = ("param-name", "param-kind", "call")
+#: Where a non-conforming value meets a protocol type; override, abstract and call have their own.
+POSITIONS = ("assignment", "argument", "return", "definition", "instantiation", "call")
 
 _REPO = Path(__file__).resolve().parent.parent
 _EXPECT = re.compile(

@@ -159,3 +159,10 @@ accept_bool_cache(int_cache)  # expect: variance@argument mypy[arg-type] pyright
 
 def make_object_cache() -> ITypedCacheProvider[object]:
     return int_cache  # expect: variance@return mypy[return-value] pyright[reportReturnType] member=-
+
+
+def some_async_cache() -> IAsyncCacheProvider: raise NotImplementedError
+
+
+# Pins `async def get_from_cache_async` from the caller's side.
+not_awaited: int = some_async_cache().get_from_cache_async("key")  # expect: call@call mypy[assignment] pyright[reportAssignmentType] member=-

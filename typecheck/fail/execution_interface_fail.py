@@ -157,3 +157,11 @@ class DefaultRegister(ExecutionInterface):
 # NotImplementedError unimplemented, so a subclass must define it. Kept as a case so that a
 # change of either side (protocols.py or a checker) is noticed.
 default_register = DefaultRegister()  # expect: abstract@instantiation mypy[abstract] pyright[reportAbstractUsage] member=register_executor
+
+
+def some_engine() -> ExecutionInterface: raise NotImplementedError
+
+
+# Pins `async def execute_operation` / `execute_task` from the caller's side.
+operation_not_awaited: int = some_engine().execute_operation("calculator.add", {})  # expect: call@call mypy[assignment] pyright[reportAssignmentType] member=-
+task_not_awaited: int = some_engine().execute_task("summarise", {}, {})  # expect: call@call mypy[assignment] pyright[reportAssignmentType] member=-

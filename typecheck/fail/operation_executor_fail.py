@@ -153,3 +153,10 @@ accept_typed(objects)  # expect: variance@argument mypy[arg-type] pyright[report
 
 def make_ints() -> ITypedOperationExecutor[int]:
     return objects  # expect: variance@return mypy[return-value] pyright[reportReturnType] member=-
+
+
+def some_operations() -> IOperationExecutor: raise NotImplementedError
+
+
+# Pins `async def execute_operation` from the caller's side.
+not_awaited: int = some_operations().execute_operation("calculator.add", {})  # expect: call@call mypy[assignment] pyright[reportAssignmentType] member=-

@@ -127,3 +127,10 @@ class HalfContext(IAsyncContextExecutor):
 
 
 half = HalfContext()  # expect: abstract@instantiation mypy[abstract] pyright[reportAbstractUsage] member=__aexit__
+
+
+def some_context_executor() -> IAsyncContextExecutor: raise NotImplementedError
+
+
+# Pins `async def execute_in_context` from the caller's side.
+not_awaited: int = some_context_executor().execute_in_context("ping")  # expect: call@call mypy[assignment] pyright[reportAssignmentType] member=-

@@ -152,3 +152,12 @@ accept_object_executor(calc_executor)  # expect: variance@argument mypy[arg-type
 
 def make_bool_executor() -> ITypedToolExecutor[Calculator, bool]:
     return calc_executor  # expect: variance@return mypy[return-value] pyright[reportReturnType] member=-
+
+
+def some_executor() -> IToolExecutor: raise NotImplementedError
+
+
+# Callers see the coroutine that implementations cannot be held to: pins `async def execute_async`.
+not_awaited: int = some_executor().execute_async(Calculator(), "add")  # expect: call@call mypy[assignment] pyright[reportAssignmentType] member=-
+# Positional-only: naming the tool by keyword leaves the positional parameters unfilled.
+some_executor().execute(tool=Calculator(), operation_name="add")  # expect: call@call mypy[call-arg] pyright[reportCallIssue] member=-
