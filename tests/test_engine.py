@@ -142,6 +142,34 @@ async def test_private_and_attribute_lookups_are_refused_as_e001(
     assert ["E001", "E001"] == [str(step.error_code) for step in steps]
 
 
+class Account:
+    def __init__(self) -> None:
+        self.balance = 100
+        self.reads = 0
+
+    @property
+    def secret(self) -> str:
+        self.reads += 1
+        return "s3cret"
+
+    def deposit(self, amount: int) -> int:
+        self.balance += amount
+        return self.balance
+
+
+async def test_only_operations_are_callable_by_name_never_attributes(tool_executor: Any) -> None:
+    account = Account()
+    registry = ToolRegistry()
+    registry.register("account", account)
+    engine = ExecutionEngine(registry, tool_executor)
+    steps = await engine.execute_parallel_operations(
+        [{"operation": "account.secret"}, {"operation": "account.balance"}]
+    )
+    assert ["E001", "E001"] == [str(step.error_code) for step in steps]
+    assert 0 == account.reads
+    assert 105 == await engine.execute_operation("account.deposit", {"amount": 5})
+
+
 def test_local_engine_is_the_tool_executor_itself(
     registry: ToolRegistry, tool_executor: Any
 ) -> None:

@@ -274,7 +274,10 @@ class _progress:
         self._done += 1
         label = _label(index, self._operations[index].get("id"), step.step)
         if self._bar is not None:
-            self._bar.update(self._task, advance=1, description=f"{label}: {step.status.value}")
+            from rich.markup import escape
+
+            description = escape(f"{label}: {step.status.value}")
+            self._bar.update(self._task, advance=1, description=description)
         elif self._enabled:
             print(
                 f"[{self._done}/{self._total}] {label}: {step.status.value}"
@@ -305,10 +308,9 @@ def _rows(steps: Sequence[TaskStepResult], ids: Sequence[object]) -> list[list[s
             str(index),
             "" if item_id is None else str(item_id),
             step.step,
-            step.status.value,
-            "" if step.error_code is None else step.error_code.value,
+            step.status.value + ("" if step.error_code is None else f" {step.error_code.value}"),
             str(step.attempts),
-            f"{step.duration:.3f}",
+            f"{step.duration:.2f}",
             _short(
                 step.result if step.completed and step.error_message is None else step.error_message
             ),
@@ -317,31 +319,43 @@ def _rows(steps: Sequence[TaskStepResult], ids: Sequence[object]) -> list[list[s
     ]
 
 
-_HEADERS = ["#", "id", "operation", "status", "code", "attempts", "seconds", "result / error"]
+_COLOURS = {"completed": "green", "cancelled": "yellow"}
+_HEADERS = ["#", "id", "operation", "status", "tries", "secs", "result / error"]
+
+
+def _widths(rows: list[list[str]]) -> list[int]:
+    return [max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(_HEADERS)]
 
 
 def _print_table(steps: Sequence[TaskStepResult], ids: Sequence[object], out: TextIO) -> None:
     rows = _rows(steps, ids)
+    widths = _widths(rows)
     if out.isatty():
         try:
+            from rich import box
             from rich.console import Console
+            from rich.markup import escape
             from rich.table import Table
         except ImportError:
             pass
         else:
-            table = Table(*_HEADERS, title="step results")
+            table = Table(title="step results", box=box.SIMPLE_HEAD, pad_edge=False)
+            for header, width in zip(_HEADERS[:-1], widths, strict=False):
+                # Fixed widths: only the result column gives way on a narrow terminal.
+                table.add_column(header, no_wrap=True, min_width=width)
+            console = Console(file=out)
+            # Rich collapses narrow columns when a row is too wide; bound the last one instead.
+            room = console.width - sum(widths[:-1]) - 2 * len(_HEADERS)
+            table.add_column(
+                _HEADERS[-1], no_wrap=True, overflow="ellipsis", max_width=max(12, room)
+            )
             for row, step in zip(rows, steps, strict=True):
-                style = (
-                    "green"
-                    if not step.failed
-                    else "yellow"
-                    if step.status.value == "cancelled"
-                    else "red"
-                )
-                table.add_row(*row, style=style)
-            Console(file=out).print(table)
+                colour = _COLOURS.get(step.status.value, "red")
+                cells = [escape(cell) for cell in row]
+                cells[3] = f"[{colour}]{cells[3]}[/{colour}]"
+                table.add_row(*cells)
+            console.print(table)
             return
-    widths = [max(len(header), *(len(row[i]) for row in rows)) for i, header in enumerate(_HEADERS)]
     for row in [_HEADERS, ["-" * w for w in widths], *rows]:
         print(
             "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), file=out
