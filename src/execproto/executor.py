@@ -49,7 +49,7 @@ import threading
 import time
 import typing
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -204,12 +204,36 @@ class _Validator:
         self.names = names
 
 
-# Per function: its pydantic validator, or None when it has nothing to validate (or its
-# annotations cannot be resolved). Weak keys: functions of collected classes go away.
-_validators: weakref.WeakKeyDictionary[Callable[..., Any], _Validator | None] = (
-    weakref.WeakKeyDictionary()
-)
-_validators_lock = threading.Lock()
+class _Plan:
+    """What the executor precomputes once per operation function.
+
+    ``simple`` is true when every parameter can be passed by keyword and there is no
+    ``*args``/``**kwargs``: binding is then two set comparisons instead of
+    :meth:`inspect.Signature.bind`, which costs more than a whole cheap operation.
+    """
+
+    __slots__ = ("defaults", "names", "required", "simple", "validator", "validator_built")
+
+    def __init__(self, info: OperationInfo) -> None:
+        keyword_kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        parameters = info.signature.parameters.values()
+        self.simple = all(parameter.kind in keyword_kinds for parameter in parameters)
+        self.names = frozenset(parameter.name for parameter in parameters)
+        self.required = frozenset(
+            parameter.name for parameter in parameters if parameter.default is parameter.empty
+        )
+        self.defaults = {
+            parameter.name: parameter.default
+            for parameter in parameters
+            if parameter.default is not parameter.empty and parameter.kind in keyword_kinds
+        }
+        self.validator: _Validator | None = None
+        self.validator_built = False
+
+
+# Per operation function, its plan. Weak keys: functions of collected classes go away.
+_plans: weakref.WeakKeyDictionary[Callable[..., Any], _Plan] = weakref.WeakKeyDictionary()
+_plans_lock = threading.Lock()
 _pydantic_present: bool | None = None
 
 
@@ -220,16 +244,22 @@ def _pydantic_installed() -> bool:
     return _pydantic_present
 
 
-def _validator_for(info: OperationInfo) -> _Validator | None:
-    function = info.function
+def _plan_for(info: OperationInfo) -> _Plan:
     try:
-        return _validators[function]
+        return _plans[info.function]
     except KeyError:
         pass
-    validator = _build_validator(info)
-    with _validators_lock:
-        _validators[function] = validator
-    return validator
+    plan = _Plan(info)
+    with _plans_lock:
+        return _plans.setdefault(info.function, plan)
+
+
+def _validator_for(info: OperationInfo, plan: _Plan) -> _Validator | None:
+    if not plan.validator_built:
+        # Two threads may both build it; both results are equivalent.
+        plan.validator = _build_validator(info)
+        plan.validator_built = True
+    return plan.validator
 
 
 def _build_validator(info: OperationInfo) -> _Validator | None:
@@ -508,26 +538,45 @@ class ToolExecutor:
         else:
             label = self._registered_name(tool) or type(tool).__qualname__
         function, info = resolve_operation(tool, operation_name, tool_label=label)
-        try:
-            bound = info.signature.bind(**params)
-        except TypeError as err:
-            raise InvalidOperationError(
-                f"{label}.{info.name}{info.signature} cannot take the parameters "
-                f"{sorted(params)!r}: {err}; pass exactly the parameters of its signature, "
-                f"by keyword"
-            ) from err
+        plan = _plan_for(info)
+        bound: inspect.BoundArguments | None = None
+        if plan.simple and params.keys() <= plan.names and plan.required <= params.keys():
+            arguments = params  # a fresh dict: **params made it for this call
+        else:
+            try:
+                bound = info.signature.bind(**params)
+            except TypeError as err:
+                raise InvalidOperationError(
+                    f"{label}.{info.name}{info.signature} cannot take the parameters "
+                    f"{sorted(params)!r}: {err}; pass exactly the parameters of its "
+                    f"signature, by keyword"
+                ) from err
+            arguments = bound.arguments
         if self._validate_types:
-            self._validate(label, info, bound.arguments)
+            self._validate(label, info, plan, arguments)
         cache_key = None
         if self._cache is not None and info.policy.caches:
-            bound.apply_defaults()
-            cache_key = self._cache_key(tool, info, bound.arguments)
+            # Defaults filled in: f(k) and f(k, limit=10) are one call when limit defaults
+            # to 10.
+            if bound is None:
+                complete = {**plan.defaults, **arguments}
+            else:
+                bound.apply_defaults()
+                complete = dict(bound.arguments)
+            cache_key = self._cache_key(tool, info, complete)
         timeout = info.policy.timeout if info.policy.timeout is not None else self._timeout
         retry = self._retry if info.policy.idempotent else _NEVER_RETRY
-        return _Call(label, info, function, bound.args, bound.kwargs, timeout, retry, cache_key)
+        if bound is None:
+            args: tuple[Any, ...] = ()
+            kwargs = arguments
+        else:
+            args, kwargs = bound.args, bound.kwargs
+        return _Call(label, info, function, args, kwargs, timeout, retry, cache_key)
 
-    def _validate(self, label: str, info: OperationInfo, arguments: dict[str, Any]) -> None:
-        validator = _validator_for(info)
+    def _validate(
+        self, label: str, info: OperationInfo, plan: _Plan, arguments: dict[str, Any]
+    ) -> None:
+        validator = _validator_for(info, plan)
         if validator is None:
             return
         present = {name: arguments[name] for name in validator.names if name in arguments}
@@ -549,14 +598,14 @@ class ToolExecutor:
         arguments.update(converted)
 
     def _cache_key(
-        self, tool: object, info: OperationInfo, arguments: Mapping[str, Any]
+        self, tool: object, info: OperationInfo, arguments: dict[str, Any]
     ) -> str | None:
         assert self._cache is not None
         context = current_context()
         operation_type = f"{self.tool_identity(tool)}.{info.name}"
         try:
             return self._cache.generate_cache_key(
-                operation_type, context.user_id, context.task_id, (), dict(arguments)
+                operation_type, context.user_id, context.task_id, (), arguments
             )
         except TypeError as err:  # CacheKeyError included: this call is just not cached
             _log.debug("not caching %s: %s", operation_type, err)
