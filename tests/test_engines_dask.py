@@ -1,0 +1,347 @@
+"""The Dask engine against real LocalClusters: worker processes, and one in-process cluster
+for the contract suites (whose instrumented tools hold locks and cannot be pickled)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+
+from distributed import Client, Event, LocalCluster  # noqa: E402
+
+from execproto.engine import ExecutionEngine, available_engines  # noqa: E402
+from execproto.engines.dask import DaskEngine, create_engine  # noqa: E402
+from execproto.errors import InvalidOperationError  # noqa: E402
+from execproto.executor import RetryPolicy, ToolExecutor  # noqa: E402
+from execproto.models import ErrorCode, TaskStatus  # noqa: E402
+from execproto.operations import OperationExecutor  # noqa: E402
+from execproto.protocols import IToolExecutor  # noqa: E402
+from execproto.registry import ToolRegistry, operation  # noqa: E402
+from execproto.testing import OperationExecutorContract, ToolExecutorContract  # noqa: E402
+
+pytestmark = [
+    pytest.mark.dask,
+    # Closing a cluster while its workers shut down may warn about comms closed under it.
+    pytest.mark.filterwarnings("ignore:.*[Cc]losed.*:RuntimeWarning:distributed"),
+]
+
+# How long a test waits for a worker to reach a point; bounds a hang, never a timing check.
+_WAIT = 60.0
+
+
+class ShippedError(Exception):
+    """Raised on a worker; must reach the caller as itself."""
+
+
+class Maths:
+    """Picklable: no locks, no sockets."""
+
+    def add(self, a: int, b: int) -> int:
+        return a + b
+
+    async def double(self, x: int) -> int:
+        await asyncio.sleep(0)
+        return 2 * x
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def fail(self, message: str) -> None:
+        raise ShippedError(message)
+
+
+class Flaky:
+    """Fails the first time it runs (per marker file), records every attempt."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _attempt(self, name: str) -> int:
+        log = self.directory / name
+        with log.open("a") as file:
+            file.write("x")
+        attempts = len(log.read_text())
+        if attempts == 1:
+            raise ConnectionError(f"{name}: first attempt fails")
+        return attempts
+
+    @operation(idempotent=True)
+    def safe(self) -> int:
+        return self._attempt("safe")
+
+    def unsafe(self) -> int:
+        return self._attempt("unsafe")
+
+
+class Blocking:
+    """Records the pid that started it, then waits for a cluster-wide event."""
+
+    def __init__(self, directory: Path, event_name: str) -> None:
+        self.directory = directory
+        self.event_name = event_name
+
+    @operation(idempotent=True)
+    def wait(self) -> int:
+        with (self.directory / "starts").open("a") as file:
+            file.write(f"{os.getpid()}\n")
+        if not Event(self.event_name).wait(timeout=_WAIT):
+            raise TimeoutError("the test never released the event")
+        return os.getpid()
+
+
+class Unpicklable:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def run(self) -> int:
+        return 1
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[LocalCluster]:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as local:
+        yield local
+
+
+@pytest.fixture(scope="session")
+def client(cluster: LocalCluster) -> Iterator[Client]:
+    with Client(cluster) as dask_client:
+        yield dask_client
+
+
+@pytest.fixture
+def engine(client: Client) -> Iterator[DaskEngine]:
+    registry = ToolRegistry({"maths": Maths()})
+    with DaskEngine(
+        registry, ToolExecutor(registry), client=client, worker_executor=ToolExecutor
+    ) as dask_engine:
+        yield dask_engine
+
+
+def _execution_engine(dask_engine: DaskEngine, registry: ToolRegistry) -> ExecutionEngine:
+    execution = ExecutionEngine(registry, ToolExecutor(registry))
+    execution.register_executor("dask", dask_engine)
+    return execution
+
+
+async def test_sync_and_async_operations_run_in_worker_processes(engine: DaskEngine) -> None:
+    maths = Maths()
+    assert 5 == await engine.execute_async(maths, "add", a=2, b=3)
+    assert 8 == await engine.execute_async(maths, "double", x=4)
+    assert os.getpid() != await engine.execute_async(maths, "pid")
+
+
+def test_execute_waits_in_the_calling_thread(engine: DaskEngine) -> None:
+    assert (5, 8) == (
+        engine.execute("maths", "add", a=2, b=3),
+        engine.execute("maths", "double", x=4),
+    )
+
+
+async def test_batch_results_come_back_in_input_order(engine: DaskEngine) -> None:
+    registry = ToolRegistry({"maths": Maths()})
+    execution = _execution_engine(engine, registry)
+    operations = [{"operation": "maths.add", "params": {"a": n, "b": 0}} for n in range(12)]
+    results = await execution.operations("dask").batch_execute_operations(operations)
+    assert list(range(12)) == results
+
+
+async def test_errors_keep_their_type_and_become_failed_steps(engine: DaskEngine) -> None:
+    registry = ToolRegistry({"maths": Maths()})
+    steps = (
+        await _execution_engine(engine, registry)
+        .operations("dask")
+        .execute_parallel_operations(
+            [
+                {"operation": "maths.add", "params": {"a": 1, "b": 1}},
+                {"operation": "maths.fail", "params": {"message": "remote"}},
+                {"operation": "maths.add", "params": {"a": 1}},
+            ]
+        )
+    )
+    assert [
+        (TaskStatus.COMPLETED, None),
+        (TaskStatus.FAILED, ErrorCode.EXECUTION_ERROR),
+        (TaskStatus.FAILED, ErrorCode.VALIDATION_ERROR),
+    ] == [(step.status, step.error_code) for step in steps]
+    assert "ShippedError: remote" == steps[1].error_message
+    with pytest.raises(ShippedError, match="remote"):
+        await engine.execute_async(Maths(), "fail", message="remote")
+
+
+async def test_bad_operation_is_refused_before_anything_is_submitted(
+    engine: DaskEngine, client: Client
+) -> None:
+    with pytest.raises(InvalidOperationError, match="add"):
+        await engine.execute_async(Maths(), "add", a=1, c=2)
+    with pytest.raises(ValueError, match="missing"):
+        await engine.execute_async(Maths(), "missing")
+    assert {} == {key: state for key, state in client.who_has().items() if "execproto-" in key}
+
+
+async def test_unpicklable_tool_fails_with_an_error_naming_it(engine: DaskEngine) -> None:
+    with pytest.raises(TypeError, match=r"Unpicklable\.run.*cannot be pickled"):
+        await engine.execute_async(Unpicklable(), "run")
+
+
+def test_unpicklable_tool_executor_is_named_with_the_way_out(client: Client) -> None:
+    registry = ToolRegistry({"maths": Maths()})
+    with (
+        DaskEngine(registry, ToolExecutor(registry), client=client) as dask_engine,
+        pytest.raises(TypeError, match="worker_executor=ToolExecutor"),
+    ):
+        dask_engine.execute("maths", "add", a=1, b=2)
+
+
+async def test_dask_retries_only_idempotent_operations(client: Client, tmp_path: Path) -> None:
+    # The worker executor never retries, so every retry seen here is Dask's.
+    no_retry = functools.partial(ToolExecutor, retry=RetryPolicy(max_attempts=1))
+    flaky = Flaky(tmp_path)
+    with DaskEngine(
+        ToolRegistry(), ToolExecutor(), client=client, worker_executor=no_retry, retries=2
+    ) as dask_engine:
+        assert 2 == await dask_engine.execute_async(flaky, "safe")
+        with pytest.raises(ConnectionError, match="first attempt"):
+            await dask_engine.execute_async(flaky, "unsafe")
+    assert ("xx", "x") == ((tmp_path / "safe").read_text(), (tmp_path / "unsafe").read_text())
+
+
+async def test_cancelling_the_caller_releases_the_future(
+    engine: DaskEngine, client: Client, tmp_path: Path
+) -> None:
+    blocking = Blocking(tmp_path, f"cancel-{tmp_path.name}")
+    call = asyncio.ensure_future(engine.execute_async(blocking, "wait"))
+    await _started(tmp_path, 1)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    await asyncio.to_thread(Event(blocking.event_name, client=client).set)
+    assert [] == [key for key in client.refcount if str(key).startswith("execproto-")]
+
+
+async def _started(directory: Path, count: int) -> list[int]:
+    """Wait until *count* runs of Blocking.wait have started; return their pids."""
+    log = directory / "starts"
+    deadline = time.monotonic() + _WAIT
+    while time.monotonic() < deadline:
+        if log.exists():
+            pids = [int(line) for line in log.read_text().split()]
+            if len(pids) >= count:
+                return pids
+        # Another process writes the file; there is no event to wait on across processes.
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{count} run(s) did not start within {_WAIT} s")
+
+
+@pytest.mark.slow
+async def test_a_killed_worker_reruns_the_operation_elsewhere(
+    engine: DaskEngine, client: Client, tmp_path: Path
+) -> None:
+    blocking = Blocking(tmp_path, f"kill-{tmp_path.name}")
+    call = asyncio.ensure_future(engine.execute_async(blocking, "wait"))
+    [first_pid] = await _started(tmp_path, 1)
+    os.kill(first_pid, signal.SIGKILL)
+    # The scheduler reschedules the task on the other worker: it starts a second time.
+    pids = await _started(tmp_path, 2)
+    await asyncio.to_thread(Event(blocking.event_name, client=client).set)
+    result = await asyncio.wait_for(call, _WAIT)
+    assert first_pid != result
+    assert [first_pid, result] == pids, "at-least-once: the operation ran twice"
+    await asyncio.to_thread(client.wait_for_workers, 2, _WAIT)
+
+
+async def test_run_task_runs_a_task_function_on_a_worker(engine: DaskEngine) -> None:
+    result = await engine.run_task(_task, {"values": [1, 2]}, {"user_id": "u1", "task_id": "t"})
+    assert (3, "u1", "t") == result[:3]
+    assert os.getpid() != result[3]
+
+
+def _task(input_data: dict[str, Any], context: dict[str, Any]) -> tuple[int, str, str, int]:
+    from execproto.context import current_context
+
+    scope = current_context()
+    return sum(input_data["values"]), scope.user_id, scope.task_id, os.getpid()
+
+
+def test_create_engine_builds_a_conforming_executor(client: Client) -> None:
+    registry = ToolRegistry()
+    built = create_engine(registry, ToolExecutor(), client=client, worker_executor=ToolExecutor)
+    try:
+        assert isinstance(built, DaskEngine)
+        assert isinstance(built, IToolExecutor)
+    finally:
+        if isinstance(built, DaskEngine):
+            built.close()
+
+
+def test_options_are_checked() -> None:
+    registry = ToolRegistry()
+    with pytest.raises(ValueError, match="retries"):
+        DaskEngine(registry, ToolExecutor(), retries=-1)
+    with pytest.raises(TypeError, match="client or address"):
+        DaskEngine(registry, ToolExecutor(), client=object(), address="tcp://x:1")  # type: ignore[arg-type]
+
+
+async def test_execution_engine_finds_the_engine_by_name(client: Client) -> None:
+    if "dask" not in available_engines():
+        pytest.skip("the 'dask' entry point is not installed (pyproject: execproto.engines)")
+    registry = ToolRegistry({"maths": Maths()})
+    async with ExecutionEngine(
+        registry,
+        ToolExecutor(registry),
+        engine="dask",
+        engine_options={"client": client, "worker_executor": ToolExecutor},
+    ) as execution:
+        assert 7 == await execution.execute_operation("maths.add", {"a": 3, "b": 4})
+
+
+# -- the contract suites, on an in-process cluster -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def inprocess_client() -> Iterator[Client]:
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=4, processes=False, dashboard_address=":0"
+        ) as local,
+        Client(local) as dask_client,
+    ):
+        yield dask_client
+
+
+class _InProcess:
+    dask_client: Client
+
+    @pytest.fixture(autouse=True)
+    def _client(self, inprocess_client: Client) -> None:
+        self.dask_client = inprocess_client
+
+
+class TestDaskEngineToolExecutorContract(_InProcess, ToolExecutorContract):
+    def make_executor(self) -> DaskEngine:
+        return DaskEngine(ToolRegistry(), ToolExecutor(), client=self.dask_client)
+
+
+class TestDaskEngineOperationExecutorContract(_InProcess, OperationExecutorContract):
+    concurrency_limit = 3
+    supports_result_references = True
+
+    def make_operation_executor(self, tools: Mapping[str, Any]) -> OperationExecutor:
+        registry = ToolRegistry(tools)
+        dask_engine = DaskEngine(registry, ToolExecutor(registry), client=self.dask_client)
+        return OperationExecutor(registry, dask_engine, max_concurrency=self.concurrency_limit)
+
+    def dispose(self, implementation: Any) -> None:
+        implementation.tool_executor.close()
