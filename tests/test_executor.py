@@ -397,6 +397,19 @@ def test_type_validation_can_be_switched_off() -> None:
         assert "22" == executor.execute(Calculator(), "add", a="2", b="2")
 
 
+def test_signatures_beyond_keywords_are_bound_by_the_signature(executor: ToolExecutor) -> None:
+    class Shapes:
+        def positional_only(self, a: int, /) -> int:
+            return a
+
+        def open_ended(self, a: int, **rest: int) -> int:
+            return a + sum(rest.values())
+
+    with pytest.raises(InvalidOperationError, match="positional"):
+        executor.execute(Shapes(), "positional_only", a=1)
+    assert 6 == executor.execute(Shapes(), "open_ended", a=1, b=2, c=3)
+
+
 # -- tools by name ------------------------------------------------------------------------
 
 
@@ -537,6 +550,45 @@ def test_timeouts_of_idempotent_operations_are_retried() -> None:
     assert 2 == caught.value.attempts
     assert isinstance(caught.value.__cause__, OperationTimeoutError)
     assert 1 == len(delays)
+
+
+async def test_cancelling_the_caller_cancels_an_async_operation_with_a_timeout(
+    executor: ToolExecutor,
+) -> None:
+    started = asyncio.Event()
+    cleaned_up = asyncio.Event()
+
+    class Slow:
+        @operation(timeout=WAIT)
+        async def run(self) -> None:
+            started.set()
+            try:
+                await asyncio.Event().wait()
+            finally:
+                cleaned_up.set()
+
+    call = asyncio.ensure_future(executor.execute_async(Slow(), "run"))
+    await started.wait()
+    call.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    # The operation's task is cancelled too, not left waiting forever.
+    await asyncio.wait_for(cleaned_up.wait(), WAIT)
+
+
+async def test_cancelling_the_caller_of_a_sync_operation_leaves_the_loop_running(
+    executor: ToolExecutor,
+) -> None:
+    tool = Blocking()
+    call = asyncio.ensure_future(executor.execute_async(tool, "wait_for_loop"))
+    await asyncio.to_thread(tool.entered.wait, WAIT)
+    call.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    tool.release.set()
+    assert 3 == await executor.execute_async(Calculator(), "add", a=1, b=2)
 
 
 # -- retries ------------------------------------------------------------------------------
@@ -746,6 +798,18 @@ def test_cache_keys_are_scoped_by_user_and_task() -> None:
                 executor.execute(tool, "get", key="k")
 
     assert 3 == tool.calls
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["u1", "u2", ""]), st.sampled_from(["t1", "t2"]))))
+def test_each_user_and_task_gets_its_own_results(scopes: list[tuple[str, str]]) -> None:
+    tool = Service()
+    with ToolExecutor(cache=MemoryCacheProvider()) as executor:
+        for user, task in scopes:
+            with execution_context(user_id=user, task_id=task):
+                executor.execute(tool, "get", key="k")
+
+    assert len(set(scopes)) == tool.calls
 
 
 def test_cache_keys_are_scoped_by_tool() -> None:

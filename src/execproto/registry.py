@@ -420,8 +420,8 @@ class ToolRegistry:
     mapping given to the constructor, or from installed packages (:meth:`discover`).
 
     Raises:
-        TypeError, ValueError: (constructor) a name in *tools* is invalid.
-        ValueError: (constructor) never for duplicates; a mapping cannot hold them.
+        TypeError: (constructor) a key of *tools* is not a string.
+        ValueError: (constructor) a key of *tools* is not an identifier.
     """
 
     def __init__(self, tools: Mapping[str, object] | None = None) -> None:
