@@ -31,14 +31,15 @@ class must not be changed (methods added, replaced or deleted) after an instance
 first checked against a protocol; call :func:`clear_cache` after doing so. Instance
 attributes are not assumed: an object whose ``__dict__`` holds a name of a protocol member
 (which shadows the class's method, or supplies a missing one) is checked on its own, without
-the cache, every time. At most ``4096`` types are remembered per protocol; beyond that the
-protocol's entries are dropped and recomputed on demand (classes created in a loop would
-otherwise be kept alive forever).
+the cache, every time. At most 4096 types are remembered per protocol (and 256 protocols); beyond
+that the entries are dropped and recomputed on demand, because the cache holds strong
+references and classes created in a loop would otherwise be kept alive forever.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import inspect
 import re
 import types
@@ -78,6 +79,7 @@ _POSITIONAL = (_POSITIONAL_ONLY, _POSITIONAL_OR_KEYWORD)
 _BY_KEYWORD = (_POSITIONAL_OR_KEYWORD, _KEYWORD_ONLY)
 
 _MAX_TYPES_PER_PROTOCOL = 4096
+_MAX_PROTOCOLS = 256
 
 
 class ProblemKind(str, enum.Enum):
@@ -192,6 +194,8 @@ def _type_repr(annotation: object) -> str:
 
 
 def _is_async_callable(target: object) -> bool:
+    while isinstance(target, functools.partial):
+        target = typing.cast("functools.partial[object]", target).func
     if inspect.iscoroutinefunction(target):
         return True
     call = getattr(type(target), "__call__", None)  # noqa: B004 - the type's, not the object's
@@ -399,6 +403,7 @@ def _signature_problems(
 
     have_positional = [p for p in have if p.kind in _POSITIONAL]
     have_by_keyword = {p.name: p for p in have if p.kind in _BY_KEYWORD}
+    have_positional_names = [p.name for p in have_positional]
     var_positional = next((p for p in have if p.kind is _VAR_POSITIONAL), None)
     var_keyword = next((p for p in have if p.kind is _VAR_KEYWORD), None)
     matched: set[str] = set()
@@ -414,11 +419,17 @@ def _signature_problems(
                     f"add a positional parameter for {want.name!r} (or *args)",
                 )
                 break
-            if want.kind is _POSITIONAL_OR_KEYWORD and var_keyword is None:
+            if want.kind is _POSITIONAL_OR_KEYWORD and (
+                var_keyword is None or want.name in have_by_keyword
+            ):
+                # Passed positionally it lands in *args; by keyword it must land in **kwargs
+                # too, not in a separate parameter of that name (or nowhere).
                 problem(
-                    f"parameter {want.name!r} accepted by keyword too",
-                    "only *args",
-                    f"declare {want.name!r} as a parameter (or add **kwargs)",
+                    f"parameter {want.name!r} accepted by position and by keyword alike",
+                    "*args only"
+                    if want.name not in have_by_keyword
+                    else f"*args, and a separate keyword parameter {want.name!r}",
+                    f"declare {want.name!r} as positional parameter {index + 1}",
                 )
             pairs.append((want.name, var_positional.name))
             continue
@@ -453,6 +464,7 @@ def _signature_problems(
                 f"give {got.name!r} a default value",
             )
 
+    positionally_filled = set(have_positional_names[: len(wanted_positional)])
     if capturable:
         names = ", ".join(repr(name) for name in capturable)
         problem(
@@ -475,6 +487,13 @@ def _signature_problems(
                 pairs.append((want.name, var_keyword.name))
             continue
         matched.add(got_keyword.name)
+        if got_keyword.name in positionally_filled:
+            problem(
+                f"keyword parameter {want.name!r} separate from the positional ones",
+                f"{got_keyword.name!r} already receives a positional argument",
+                f"rename positional parameter {got_keyword.name!r} or make it positional-only",
+            )
+            continue
         pairs.append((want.name, got_keyword.name))
         if want.default is not _EMPTY and got_keyword.default is _EMPTY:
             problem(
@@ -827,7 +846,20 @@ class _Shadowable:
         self.names = names
 
 
-_VERDICTS: dict[object, dict[type, bool | _Shadowable]] = {}
+class _Verdicts(dict[type, "bool | _Shadowable"]):
+    """The verdicts for one protocol, by type; holds the protocol so its id stays unique."""
+
+    __slots__ = ("protocol",)
+
+    def __init__(self, protocol: object) -> None:
+        super().__init__()
+        self.protocol = protocol
+
+
+# Keyed by id(protocol), not the protocol: typing_extensions' protocol metaclass (and generic
+# aliases) define __hash__ in Python, which would cost more than the whole rest of the
+# lookup. Each table keeps its protocol alive, so an id cannot be reused while it is here.
+_VERDICTS: dict[int, _Verdicts] = {}
 
 
 def conforms(obj: object, protocol: object) -> bool:
@@ -843,12 +875,12 @@ def conforms(obj: object, protocol: object) -> bool:
         TypeError: *protocol* is not a Protocol class or a subscripted one.
     """
     try:
-        verdict = _VERDICTS[protocol][type(obj)]
+        verdict = _VERDICTS[id(protocol)][type(obj)]
     except KeyError:
         return _conforms_first(obj, protocol)
     if verdict is True or verdict is False:
         return verdict
-    assert isinstance(verdict, _Shadowable)
+    # No isinstance() here: it would cost a tenth of the whole call. Only _Shadowable remains.
     if verdict.names.isdisjoint(obj.__dict__):
         return verdict.ok
     return check(obj, protocol).ok
@@ -858,12 +890,15 @@ def _conforms_first(obj: object, protocol: object) -> bool:
     spec = _spec(protocol)
     cls = type(obj)
     ok = check(cls, protocol).ok
-    verdicts = _VERDICTS.setdefault(protocol, {})
-    if len(verdicts) >= _MAX_TYPES_PER_PROTOCOL:
+    verdicts = _VERDICTS.get(id(protocol))
+    if verdicts is None:
+        if len(_VERDICTS) >= _MAX_PROTOCOLS:
+            _VERDICTS.clear()
+        verdicts = _VERDICTS[id(protocol)] = _Verdicts(protocol)
+    elif len(verdicts) >= _MAX_TYPES_PER_PROTOCOL:
         verdicts.clear()
     if _has_instance_dict(cls):
-        shadowable = _Shadowable(ok, spec.members)
-        verdicts[cls] = shadowable
+        verdicts[cls] = _Shadowable(ok, spec.members)
         if not spec.members.isdisjoint(object.__getattribute__(obj, "__dict__")):
             return check(obj, protocol).ok
         return ok
