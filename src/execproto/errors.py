@@ -23,9 +23,13 @@ never replaced: it reaches the caller as itself or as the ``__cause__`` of one o
 from __future__ import annotations
 
 import asyncio
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from execproto.models import ErrorCode, TaskStatus
+
+if TYPE_CHECKING:
+    # conformance imports this module; the report type is needed for annotations only.
+    from execproto.conformance import ConformanceReport
 
 __all__ = [
     "CacheKeyError",
@@ -96,9 +100,9 @@ class ConformanceError(ExecutionError, TypeError):
 
     code: ClassVar[ErrorCode] = ErrorCode.VALIDATION_ERROR
 
-    def __init__(self, message: str, report: Any = None) -> None:
+    def __init__(self, message: str, report: ConformanceReport | None = None) -> None:
         super().__init__(message)
-        self.report = report
+        self.report: ConformanceReport | None = report
 
 
 class OperationTimeoutError(ExecutionError, TimeoutError):
