@@ -18,7 +18,7 @@ test: unit typecheck lint
 
 unit: install ; $(PY) -m pytest
 
-typecheck: install ; $(PY) -m mypy && PATH=$(VENV)/bin:$$PATH $(PYRIGHT) && PATH=$(VENV)/bin:$$PATH $(PYRIGHT) --verifytypes execproto --ignoreexternal
+typecheck: install ; $(PY) -m mypy && PATH=$(VENV)/bin:$$PATH $(PYRIGHT) && PATH=$(VENV)/bin:$$PATH $(PYRIGHT) --verifytypes execproto --ignoreexternal && $(PY) typecheck/run.py --pyright $(PYRIGHT)
 
 lint: install ; $(PY) -m ruff check . && $(PY) -m ruff format --check .
 
