@@ -20,7 +20,7 @@ from execproto.errors import (
     ToolNotFoundError,
 )
 from execproto.models import ErrorCode, TaskStatus, TaskStepResult
-from execproto.operations import OperationExecutor, parse_operation_spec, validate_plan
+from execproto.operations import OperationExecutor, _Slots, parse_operation_spec, validate_plan
 from execproto.protocols import IOperationExecutor
 from execproto.typed import ITypedOperationExecutor
 
@@ -734,3 +734,39 @@ def test_sequence_matches_a_model(outcomes: list[bool], stop: bool) -> None:
         stopped = stopped or (stop and not ok)
     assert expected == statuses(steps)
     assert len(outcomes) == len(steps)
+
+
+# --- the limiter ----------------------------------------------------------------------------
+
+
+async def test_a_slot_handed_to_a_cancelled_waiter_is_passed_on() -> None:
+    slots = _Slots(1)
+    await slots.acquire()
+    second = asyncio.ensure_future(slots.acquire())
+    third = asyncio.ensure_future(slots.acquire())
+    await asyncio.sleep(0)  # one loop turn: both waiters queue up
+    slots.release()  # hands the slot to `second`...
+    second.cancel()  # ...which is cancelled before it resumes
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    await asyncio.wait_for(third, timeout=10)  # a leaked slot would block it forever
+    assert 0 == slots.free
+    slots.release()
+    assert 1 == slots.free
+
+
+async def test_cancelling_a_queued_operation_frees_no_extra_slot(probe: Probe) -> None:
+    executor = make(probe, limit=1)
+    holder = asyncio.ensure_future(executor.execute_operation("probe.wait", {"name": "hold"}))
+    await probe.started.setdefault("hold", asyncio.Event()).wait()
+    queued = asyncio.ensure_future(executor.execute_operation("probe.echo", {"value": 1}))
+    await asyncio.sleep(0)  # one loop turn: `queued` waits for the slot
+    queued.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await queued
+    probe.gates.setdefault("hold", asyncio.Event()).set()
+    assert "hold" == await holder
+    assert [0, 1, 2] == await executor.batch_execute_operations(
+        [op("echo", value=i, yields=2) for i in range(3)]
+    )
+    assert 1 == probe.max_in_flight
