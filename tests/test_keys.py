@@ -208,6 +208,31 @@ def test_huge_integers_are_encoded_without_str_digit_limits() -> None:
     assert key(2**63 - 1) != key(2**63)
 
 
+@pytest.mark.skipif(
+    not hasattr(sys, "set_int_max_str_digits"), reason="the digit limit exists from 3.11"
+)
+def test_huge_integer_keys_do_not_depend_on_the_process_digit_limit() -> None:
+    huge = 10**5000
+    before = key(huge)
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        assert before == key(huge)
+    finally:
+        sys.set_int_max_str_digits(limit)
+
+
+def test_small_and_large_integers_never_collide() -> None:
+    values = [*range(-3, 300), 2**64, -(2**64)]
+    assert len(values) == len({key(v) for v in values})
+
+
+def test_bytes_text_and_floats_sharing_code_points_differ() -> None:
+    # Bytes and float bits enter the encoding as Latin-1 text: their tags keep them apart.
+    assert key(b"\xe9") != key("\xe9")
+    assert key(b"\x00" * 8) != key(0.0)
+
+
 def test_enum_members_are_encoded_by_name_and_aliases_agree() -> None:
     assert key(Colour.RED) == key(Colour.CRIMSON)
     assert key(Colour.RED) != key(Colour.BLUE)

@@ -39,8 +39,8 @@ What the canonical encoding decides, and why:
   (``"e\\u0301"``) differ: they are different strings to Python (``len`` differs) and a
   function may treat them differently. Normalise before calling if that matters to you.
   Lone surrogates are encoded (``surrogatepass``) rather than refused.
-* **Huge integers** are encoded by their two's-complement bytes, never through ``str()``,
-  whose digit limit (``sys.set_int_max_str_digits``) varies per process.
+* **Huge integers** are encoded in hexadecimal, never in decimal, whose digit limit
+  (``sys.set_int_max_str_digits``) varies per process.
 * **Depth.** Values nested deeper than :data:`MAX_DEPTH` levels, and values that contain
   themselves, raise :class:`~execproto.errors.CacheKeyError` instead of crashing with
   :class:`RecursionError`.
@@ -57,9 +57,8 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import math
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 from typing_extensions import Protocol, runtime_checkable
@@ -75,20 +74,23 @@ Kept well below Python's default recursion limit so that encoding never exhausts
 stack, also when the caller is itself deep in a call chain.
 """
 
-# The personalisation string separates execproto keys from any other BLAKE2b digest of the
-# same bytes, and names the encoding version: a change of encoding changes every key, so a
-# shared cache never mixes keys of two versions.
-_PERSON = b"execproto.key.v1"
+# The encoding is built as text pieces and encoded to UTF-8 once: cheaper than encoding
+# every string on its own. A byte string or a float enters the text as Latin-1 (one code
+# point per byte, so nothing is lost). The version line makes a change of encoding change
+# every key, so a shared cache never mixes keys of two versions.
+_VERSION = "execproto.key.v1\n"
 _DIGEST_SIZE = 16
 
 _pack_double = struct.Struct(">d").pack
 _pack_complex = struct.Struct(">dd").pack
 
-# Integers in this range are written in decimal, which is fast; larger ones by their bytes,
-# because the decimal form of a huge int is refused by processes with a low digit limit.
-# The choice depends on the value only, so one value always has one encoding.
-_SMALL_INT_MIN = -(2**63)
-_SMALL_INT_MAX = 2**63 - 1
+# Length prefixes of short strings and containers, and small ints, made once: formatting an
+# int is the most expensive step of encoding a short string.
+_STR_PREFIX = tuple(f"s{n}:" for n in range(256))
+_LIST_PREFIX = tuple(f"l{n}:" for n in range(32))
+_TUPLE_PREFIX = tuple(f"t{n}:" for n in range(32))
+_DICT_PREFIX = tuple(f"d{n}:" for n in range(32))
+_SMALL_INTS = tuple(f"i{n:x};" for n in range(256))
 
 
 @runtime_checkable
@@ -146,19 +148,19 @@ def make_cache_key(
         CacheKeyError: an argument (or one of the scope strings) has no canonical encoding;
             the message names the offending value. It is a :class:`TypeError`.
     """
-    for name, scope in (
-        ("operation_type", operation_type),
-        ("user_id", user_id),
-        ("task_id", task_id),
-    ):
+    out = [_VERSION]
+    for scope in (operation_type, user_id, task_id):
         if type(scope) is not str:
-            raise CacheKeyError(
-                f"{name} must be a str, got {scope!r} of type {type(scope).__name__}; "
-                f"convert identifiers with str() before asking for a cache key"
-            )
-    out: list[bytes] = []
-    _encode_checked((operation_type, user_id, task_id, args, kwargs), out)
-    return hashlib.blake2b(b"".join(out), digest_size=_DIGEST_SIZE, person=_PERSON).hexdigest()
+            raise _bad_scope(operation_type, user_id, task_id)
+        n = len(scope)
+        out.append(_STR_PREFIX[n] if n < 256 else f"s{n}:")
+        out.append(scope)
+    try:
+        _encode(args, out, 0)
+        _encode(kwargs, out, 0)
+    except RecursionError as err:
+        raise _stack_exhausted() from err
+    return hashlib.blake2b(_utf8("".join(out)), digest_size=_DIGEST_SIZE).hexdigest()
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -171,58 +173,91 @@ def canonical_bytes(value: Any) -> bytes:
         CacheKeyError: *value*, or something inside it, has no canonical encoding, is nested
             deeper than :data:`MAX_DEPTH` levels or contains itself.
     """
-    out: list[bytes] = []
+    out: list[str] = []
     _encode_checked(value, out)
-    return b"".join(out)
+    return _utf8("".join(out))
 
 
-def _encode_checked(value: Any, out: list[bytes]) -> None:
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # Lone surrogates: "surrogatepass" gives the same bytes as plain UTF-8 for every
+        # other code point, so one text still has one encoding; it is just slower.
+        return text.encode("utf-8", "surrogatepass")
+
+
+def _encode_checked(value: Any, out: list[str]) -> None:
     try:
         _encode(value, out, 0)
     except RecursionError as err:
-        # The caller may already be deep in its own stack; report it like a too-deep value.
-        raise CacheKeyError(
-            f"expected a value nested at most {MAX_DEPTH} levels deep, but encoding it "
-            f"exhausted the interpreter's stack; flatten the arguments or call from a "
-            f"shallower stack"
-        ) from err
+        raise _stack_exhausted() from err
 
 
-def _encode(value: Any, out: list[bytes], depth: int) -> None:
+# Grammar of the encoding; every node is self-delimiting, so a sequence of nodes is too:
+#   s<n>:<n code points>  str          b<n>:<n bytes>  bytes       y<n>:<n bytes>  bytearray
+#   i<hex>;               int          f<8 bytes>      float       c<16 bytes>     complex
+#   T F N                 True False None
+#   l<n>: t<n>:           list, tuple of n nodes
+#   d<n>:                 dict with str keys: n (s-node, value node) pairs in key order
+#   D<n>: S<n>: Z<n>:     other dict, set, frozenset: n encodings sorted as strings
+#   e<s-node><s-node><s-node>   Enum member: module, qualified class name, member name
+# Ints are hexadecimal: unlike decimal, it has no per-process digit limit
+# (sys.set_int_max_str_digits), so a huge int is encoded the same everywhere.
+
+
+def _encode(value: Any, out: list[str], depth: int) -> None:
     # The hot path: dispatch on the exact type, most common first, without isinstance
     # (which would also accept subclasses, and bool as int).
     kind = cast("type[object]", type(value))
     if kind is str:
-        data = value.encode("utf-8", "surrogatepass")
-        out.append(b"s%d:" % len(data))
-        out.append(data)
+        n = len(value)
+        out.append(_STR_PREFIX[n] if n < 256 else f"s{n}:")
+        out.append(value)
     elif kind is int:
-        out.append(_encode_int(value))
+        number: int = value
+        if 0 <= number < 256:
+            out.append(_SMALL_INTS[number])
+        else:
+            out.append("i%x;" % number)  # noqa: UP031 -- measured faster than format()
     elif kind is bool:
-        out.append(b"T" if value else b"F")
+        out.append("T" if value else "F")
     elif value is None:
-        out.append(b"N")
+        out.append("N")
     elif kind is float:
-        out.append(_encode_float(value))
-    elif kind is dict or kind is list or kind is tuple or kind is set or kind is frozenset:
+        if value != value:
+            raise _nan(value)
+        out.append("f" + _pack_double(value).decode("latin-1"))
+    elif kind is dict:
         if depth >= MAX_DEPTH:
             raise _too_deep(value)
-        _ENCODE_CONTAINER[kind](value, out, depth + 1)
-    elif kind is bytes:
-        out.append(b"b%d:" % len(value))
-        out.append(value)
-    elif kind is bytearray:
-        out.append(b"y%d:" % len(value))
-        out.append(bytes(value))
+        _encode_dict(value, out, depth + 1)
+    elif kind is list or kind is tuple:
+        # Inlined rather than a helper: lists and tuples are the commonest containers.
+        if depth >= MAX_DEPTH:
+            raise _too_deep(value)
+        n = len(value)
+        if kind is list:
+            out.append(_LIST_PREFIX[n] if n < 32 else f"l{n}:")
+        else:
+            out.append(_TUPLE_PREFIX[n] if n < 32 else f"t{n}:")
+        for item in value:
+            _encode(item, out, depth + 1)
+    elif kind is set or kind is frozenset:
+        if depth >= MAX_DEPTH:
+            raise _too_deep(value)
+        _encode_set(value, out, depth + 1)
+    elif kind is bytes or kind is bytearray:
+        out.append(("b%d:" if kind is bytes else "y%d:") % len(value))
+        out.append(value.decode("latin-1"))
     elif kind is complex:
-        if math.isnan(value.real) or math.isnan(value.imag):
+        if value != value:
             raise _nan(value)
-        out.append(b"c" + _pack_complex(value.real, value.imag))
+        out.append("c" + _pack_complex(value.real, value.imag).decode("latin-1"))
     elif isinstance(value, enum.Enum):
+        out.append("e")
         for part in (kind.__module__, kind.__qualname__, value.name):
-            data = part.encode("utf-8", "surrogatepass")
-            out.append(b"e%d:" % len(data))
-            out.append(data)
+            _encode(part, out, depth)
     else:
         raise CacheKeyError(
             f"expected None, bool, int, float, complex, str, bytes, bytearray, tuple, list, "
@@ -233,75 +268,73 @@ def _encode(value: Any, out: list[bytes], depth: int) -> None:
         )
 
 
-def _encode_int(value: int) -> bytes:
-    if _SMALL_INT_MIN <= value <= _SMALL_INT_MAX:
-        return b"i%d;" % value
-    data = value.to_bytes((value.bit_length() + 8) // 8, "big", signed=True)
-    return b"I%d:" % len(data) + data
-
-
-def _encode_float(value: float) -> bytes:
-    if value != value:
-        raise _nan(value)
-    return b"f" + _pack_double(value)
-
-
-def _encode_list(value: list[Any], out: list[bytes], depth: int) -> None:
-    out.append(b"l%d:" % len(value))
-    for item in value:
-        _encode(item, out, depth)
-
-
-def _encode_tuple(value: tuple[Any, ...], out: list[bytes], depth: int) -> None:
-    out.append(b"t%d:" % len(value))
-    for item in value:
-        _encode(item, out, depth)
-
-
-def _encode_dict(value: dict[Any, Any], out: list[bytes], depth: int) -> None:
+def _encode_dict(value: dict[Any, Any], out: list[str], depth: int) -> None:
     # A dict whose keys are all str (keyword arguments, JSON objects) is written in code
     # point order of its keys, which is total and the same in every process. Any other dict
-    # is written as the byte-sorted encodings of its items. The two forms have their own
-    # tags, and which one a dict gets depends on its content only.
-    if all(type(key) is str for key in value):
-        out.append(b"d%d:" % len(value))
-        for key in sorted(value):
-            data = key.encode("utf-8", "surrogatepass")
-            out.append(b"s%d:" % len(data))
-            out.append(data)
+    # is written as the sorted encodings of its items. The two forms have their own tags,
+    # and which one a dict gets depends on its content only.
+    mark = len(out)
+    try:
+        keys = sorted(value)
+    except TypeError:  # keys of mixed types: only the general form can order them
+        keys = None
+    if keys is not None:
+        n = len(keys)
+        out.append(_DICT_PREFIX[n] if n < 32 else f"d{n}:")
+        for key in keys:
+            if type(key) is not str:
+                del out[mark:]
+                break
+            out.append(_STR_PREFIX[len(key)] if len(key) < 256 else f"s{len(key)}:")
+            out.append(key)
             _encode(value[key], out, depth)
-        return
-    items: list[bytes] = []
+        else:
+            return
+    items: list[str] = []
     for key, item in value.items():
-        pair: list[bytes] = []
+        pair: list[str] = []
         _encode(key, pair, depth)
         _encode(item, pair, depth)
-        items.append(b"".join(pair))
+        items.append("".join(pair))
     items.sort()
-    out.append(b"D%d:" % len(items))
+    out.append(f"D{len(items)}:")
     out.extend(items)
 
 
-def _encode_set(value: set[Any] | frozenset[Any], out: list[bytes], depth: int) -> None:
+def _encode_set(value: set[Any] | frozenset[Any], out: list[str], depth: int) -> None:
     # Each element's encoding is self-delimiting, so the sorted concatenation determines the
     # set; sorting the encodings (not the elements) works for mixed element types.
-    items: list[bytes] = []
+    items: list[str] = []
     for item in value:
-        encoded: list[bytes] = []
+        encoded: list[str] = []
         _encode(item, encoded, depth)
-        items.append(b"".join(encoded))
+        items.append("".join(encoded))
     items.sort()
-    out.append((b"S%d:" if type(value) is set else b"Z%d:") % len(items))
+    out.append(("S%d:" if type(value) is set else "Z%d:") % len(items))
     out.extend(items)
 
 
-_ENCODE_CONTAINER: dict[type[Any], Callable[[Any, list[bytes], int], None]] = {
-    dict: _encode_dict,
-    list: _encode_list,
-    tuple: _encode_tuple,
-    set: _encode_set,
-    frozenset: _encode_set,
-}
+def _bad_scope(operation_type: object, user_id: object, task_id: object) -> CacheKeyError:
+    for name, scope in (
+        ("operation_type", operation_type),
+        ("user_id", user_id),
+        ("task_id", task_id),
+    ):
+        if type(scope) is not str:
+            return CacheKeyError(
+                f"{name} must be a str, got {scope!r} of type {type(scope).__name__}; "
+                f"convert identifiers with str() before asking for a cache key"
+            )
+    raise AssertionError("_bad_scope called with three strings")  # pragma: no cover
+
+
+def _stack_exhausted() -> CacheKeyError:
+    # The caller may already be deep in its own stack; report it like a too-deep value.
+    return CacheKeyError(
+        f"expected a value nested at most {MAX_DEPTH} levels deep, but encoding it "
+        f"exhausted the interpreter's stack; flatten the arguments or call from a "
+        f"shallower stack"
+    )
 
 
 def _too_deep(value: Any) -> CacheKeyError:
