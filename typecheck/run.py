@@ -72,6 +72,7 @@ EXTRA_KINDS = ("param-name", "param-kind", "call")
 #: Where a non-conforming value meets a protocol type; override, abstract and call have their own.
 POSITIONS = ("assignment", "argument", "return", "definition", "instantiation", "call")
 
+_POSITION_LETTERS = dict(zip(POSITIONS, "agrdic", strict=True))
 _REPO = Path(__file__).resolve().parent.parent
 _EXPECT = re.compile(
     r"expect:\s*(?P<kind>[\w-]+)@(?P<position>[\w-]+)\s+"
@@ -122,6 +123,9 @@ class Outcome:
     # (family, kind, checker) -> [verified cases, total cases, divergences]
     cells: dict[tuple[str, str, str], list[int]] = field(
         default_factory=dict[tuple[str, str, str], list[int]]
+    )
+    positions: dict[tuple[str, str], set[str]] = field(
+        default_factory=dict[tuple[str, str], set[str]]
     )
     not_applicable: dict[tuple[str, str], str] = field(default_factory=dict[tuple[str, str], str])
     accepted: list[str] = field(default_factory=list[str])
@@ -380,6 +384,7 @@ def compare(
                 )
     for location, expected in sorted(expectations.items()):
         where = f"{expected.path}:{expected.line}"
+        outcome.positions.setdefault((expected.family, expected.kind), set()).add(expected.position)
         for checker in CHECKERS:
             cell = outcome.cells.setdefault((expected.family, expected.kind, checker), [0, 0, 0])
             cell[1] += 1
@@ -432,12 +437,14 @@ def render_matrix(outcome: Outcome) -> str:
     kinds = [*KINDS, *(k for k in EXTRA_KINDS if any(c[1] == k for c in outcome.cells))]
     width = max(len(k) for k in kinds) + 2
     lines = [
-        "legend: verified/cases (d = cases where this checker accepts, recorded as a divergence)",
+        "legend: verified/cases per checker (Nd: N cases where this checker accepts, recorded"
+        " as a divergence); positions: a=assignment g=argument r=return d=definition"
+        " i=instantiation c=call",
         "",
     ]
     for family in outcome.families:
         lines.append(f"{family}")
-        lines.append(f"  {'kind':<{width}}" + "".join(f"{c:<16}" for c in CHECKERS))
+        lines.append(f"  {'kind':<{width}}" + "".join(f"{c:<16}" for c in CHECKERS) + "positions")
         for kind in kinds:
             row = f"  {kind:<{width}}"
             for checker in CHECKERS:
@@ -454,6 +461,8 @@ def render_matrix(outcome: Outcome) -> str:
                     if cell[0] != cell[1]:
                         text += " FAIL"
                 row += f"{text:<16}"
+            seen = outcome.positions.get((family, kind), set())
+            row += "".join(_POSITION_LETTERS[p] for p in POSITIONS if p in seen)
             lines.append(row.rstrip())
         lines.append("")
     if outcome.not_applicable:
@@ -529,13 +538,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--any-version", dest="pin", action="store_false", help="do not enforce pins"
     )
     args = parser.parse_args(argv)
+    # The checkers run in a temporary folder: a relative path must be anchored here first.
+    pyright = os.path.abspath(args.pyright) if os.sep in args.pyright else args.pyright
     try:
         outcome = run_suite(
             args.root.resolve(),
             args.src.resolve(),
             args.stubs.resolve(),
             args.runtime.resolve(),
-            args.pyright,
+            pyright,
             stubtest=args.stubtest,
             pin=args.pin,
         )
