@@ -86,8 +86,18 @@ __all__ = [
 #: The entry-point group engines are found in.
 ENTRY_POINT_GROUP = "execproto.engines"
 
-#: A named task: ``fn(input_data, context)``, returning a value or an awaitable of one.
-TaskFunction = Callable[[dict[str, Any], dict[str, Any]], Any]
+
+class TaskFunction(Protocol):
+    """A named task: ``fn(input_data, context)``, sync or async.
+
+    Receives copies of the caller's dicts. A sync task runs in a worker thread, so it may
+    block; an async one runs on the event loop and must not.
+    """
+
+    def __call__(self, input_data: dict[str, Any], context: dict[str, Any], /) -> Any:
+        """Run the task and return its result (or an awaitable of it)."""
+        ...
+
 
 _LOCAL = "local"
 

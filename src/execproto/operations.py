@@ -110,6 +110,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from typing_extensions import Protocol
+
 from execproto.context import execution_context
 from execproto.errors import (
     InvalidOperationError,
@@ -128,8 +130,20 @@ __all__ = [
     "validate_plan",
 ]
 
-#: ``on_step(index, step_result)``: called synchronously as each step finishes (any order).
-StepCallback = Callable[[int, TaskStepResult], object]
+
+class StepCallback(Protocol):
+    """``on_step(index, step_result)``: told about each step as it finishes.
+
+    Called synchronously, in completion order (not input order), once per step, including
+    steps that were not run and steps cancelled in flight. It must be quick and must not
+    raise: an exception from it propagates and aborts the run. ``dict.__setitem__`` of a
+    caller's dict is a fine callback: it keeps every finished step, even after cancellation.
+    """
+
+    def __call__(self, index: int, step: TaskStepResult, /) -> object:
+        """Record that the step at *index* of the plan finished as *step*."""
+        ...
+
 
 _ITEM_KEYS = frozenset({"operation", "params", "id", "depends_on"})
 _REFERENCE_PREFIX = "$result["
