@@ -26,6 +26,6 @@ format: install ; $(PY) -m ruff check --fix . && $(PY) -m ruff format .
 
 bench: install ; $(PY) -m benchmarks
 
-demo: install ; $(PY) examples/demo.py
+demo: install ; $(PY) -m execproto run examples/plan.json --tools examples.tools && $(PY) -m execproto check examples.third_party:EchoExecutor --protocol IToolExecutor
 
 clean: ; rm -rf $(VENV) .venv-* build dist .mypy_cache .ruff_cache .hypothesis

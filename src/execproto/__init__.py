@@ -9,6 +9,7 @@ implementations. This module only re-exports public names.
 from __future__ import annotations
 
 from execproto.context import ExecutionContext, current_context, execution_context
+from execproto.engine import ExecutionEngine, available_engines, load_engine
 from execproto.errors import (
     CacheKeyError,
     ConformanceError,
@@ -26,6 +27,7 @@ from execproto.errors import (
 )
 from execproto.models import ErrorCode, OperationItem, TaskItem, TaskStatus, TaskStepResult
 from execproto.monitoring import MetricsCollector, Monitor, monitor_execution
+from execproto.operations import OperationExecutor, parse_operation_spec, validate_plan
 from execproto.protocols import (
     ExecutionInterface,
     ICacheProvider,
@@ -51,6 +53,7 @@ __all__ = [
     "EngineNotFoundError",
     "ErrorCode",
     "ExecutionContext",
+    "ExecutionEngine",
     "ExecutionError",
     "ExecutionInterface",
     "IAsyncCacheProvider",
@@ -67,6 +70,7 @@ __all__ = [
     "MetricsCollector",
     "Monitor",
     "OperationCancelledError",
+    "OperationExecutor",
     "OperationItem",
     "OperationNotFoundError",
     "OperationTimeoutError",
@@ -78,8 +82,12 @@ __all__ = [
     "TaskStepResult",
     "ToolNotFoundError",
     "VersionedInterface",
+    "available_engines",
     "current_context",
     "execution_context",
     "failure_status",
+    "load_engine",
     "monitor_execution",
+    "parse_operation_spec",
+    "validate_plan",
 ]
