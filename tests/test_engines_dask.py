@@ -17,9 +17,15 @@ import pytest
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 
+import importlib.metadata  # noqa: E402
+import uuid  # noqa: E402
+
 from distributed import Client, Event, LocalCluster  # noqa: E402
 
-from execproto.engine import ExecutionEngine, available_engines  # noqa: E402
+from execproto import engine as engine_module  # noqa: E402
+from execproto.cache_redis import RedisCacheProvider  # noqa: E402
+from execproto.context import execution_context  # noqa: E402
+from execproto.engine import ENTRY_POINT_GROUP, ExecutionEngine, available_engines  # noqa: E402
 from execproto.engines.dask import DaskEngine, create_engine  # noqa: E402
 from execproto.errors import InvalidOperationError  # noqa: E402
 from execproto.executor import RetryPolicy, ToolExecutor  # noqa: E402
@@ -28,6 +34,7 @@ from execproto.operations import OperationExecutor  # noqa: E402
 from execproto.protocols import IToolExecutor  # noqa: E402
 from execproto.registry import ToolRegistry, operation  # noqa: E402
 from execproto.testing import OperationExecutorContract, ToolExecutorContract  # noqa: E402
+from tests._servers import redis_server  # noqa: E402
 
 pytestmark = [
     pytest.mark.dask,
@@ -294,9 +301,17 @@ def test_options_are_checked() -> None:
         DaskEngine(registry, ToolExecutor(), client=object(), address="tcp://x:1")  # type: ignore[arg-type]
 
 
-async def test_execution_engine_finds_the_engine_by_name(client: Client) -> None:
+#: The entry point the integrator adds to pyproject.toml (execproto.engines).
+ENTRY_POINT_VALUE = "execproto.engines.dask:DaskEngine"
+
+
+async def test_execution_engine_finds_the_engine_by_name(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if "dask" not in available_engines():
-        pytest.skip("the 'dask' entry point is not installed (pyproject: execproto.engines)")
+        # Until the package metadata declares it, prove the declared value works.
+        point = importlib.metadata.EntryPoint("dask", ENTRY_POINT_VALUE, ENTRY_POINT_GROUP)
+        monkeypatch.setattr(engine_module, "_entry_points", lambda: {"dask": point})
     registry = ToolRegistry({"maths": Maths()})
     async with ExecutionEngine(
         registry,
@@ -305,6 +320,45 @@ async def test_execution_engine_finds_the_engine_by_name(client: Client) -> None
         engine_options={"client": client, "worker_executor": ToolExecutor},
     ) as execution:
         assert 7 == await execution.execute_operation("maths.add", {"a": 3, "b": 4})
+        assert isinstance(execution.operations().tool_executor, DaskEngine)
+
+
+class Ledger:
+    """An idempotent operation that appends to a file each time it really runs."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @operation(idempotent=True)
+    def total(self, values: list[int]) -> int:
+        with self.path.open("a") as file:
+            file.write(f"{os.getpid()}\n")
+        return sum(values)
+
+
+@pytest.mark.redis
+async def test_workers_share_results_through_a_redis_cache(client: Client, tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "runs")
+    with redis_server() as server:
+        cache = RedisCacheProvider(server.url, namespace=f"dask-{uuid.uuid4().hex}")
+        worker_executor = functools.partial(ToolExecutor, cache=cache)
+        with (
+            DaskEngine(
+                ToolRegistry(), ToolExecutor(), client=client, worker_executor=worker_executor
+            ) as dask_engine,
+            execution_context(user_id="u", task_id="t"),
+        ):
+            results = [
+                await dask_engine.execute_async(ledger, "total", values=[1, 2, 3]) for _ in range(4)
+            ]
+            assert (True, 6) == cache.lookup(
+                cache.generate_cache_key(
+                    f"{Ledger.__module__}.Ledger.total", "u", "t", (), {"values": [1, 2, 3]}
+                )
+            )
+        cache.close()
+    assert [6, 6, 6, 6] == results
+    assert 1 == len((tmp_path / "runs").read_text().split()), "computed more than once"
 
 
 # -- the contract suites, on an in-process cluster -------------------------------------------

@@ -10,8 +10,8 @@ finds it by name (entry point ``execproto.engines``, ``dask``)::
         engine_options={"address": "tcp://scheduler:8786", "worker_executor": ToolExecutor},
     )
 
-Where it runs: on the cluster of *client* (a ``distributed.Client``, sync or asynchronous,
-owned by the caller), else of the scheduler at *address*, else on a ``LocalCluster`` that
+Where it runs: on the cluster of *client* (a synchronous ``distributed.Client`` owned by
+the caller; its futures are awaited from any event loop), else of the scheduler at *address*, else on a ``LocalCluster`` that
 the engine starts on first use (worker processes, ``dashboard_address=":0"``) and closes
 in :meth:`DaskEngine.close`.
 
@@ -180,7 +180,8 @@ class DaskEngine:
     tool_executor, **options)`` is what :class:`~execproto.engine.ExecutionEngine` calls.
     See the module documentation for shipping, delivery and error semantics.
 
-    Options (keyword only): *client* (a ``distributed.Client`` the caller owns and closes),
+    Options (keyword only): *client* (a synchronous ``distributed.Client`` the caller owns
+    and closes),
     or *address* (a scheduler address; the engine opens and closes its client), or neither
     (a ``LocalCluster`` of *n_workers* processes with *threads_per_worker* threads, started
     on first use and closed by :meth:`close`); *worker_executor* (see the module
@@ -193,7 +194,8 @@ class DaskEngine:
     :meth:`close` / :meth:`aclose`.
 
     Raises:
-        TypeError: both *client* and *address* given, or an option of the wrong type.
+        TypeError: both *client* and *address* given, an asynchronous *client*, or an
+            option of the wrong type.
         ValueError: *retries*, *n_workers* or *threads_per_worker* out of range.
     """
 
@@ -227,6 +229,12 @@ class DaskEngine:
                 )
             if value < low:
                 raise ValueError(f"{name} must be >= {low}, got {value!r}")
+        if getattr(client, "asynchronous", False):
+            raise TypeError(
+                f"expected a synchronous distributed.Client (the engine awaits its futures "
+                f"from any event loop), got the asynchronous {client!r}; create the client "
+                f"without asynchronous=True"
+            )
         if worker_executor is not None and not callable(worker_executor):
             raise TypeError(
                 f"worker_executor must be a zero-argument callable returning a tool executor "
@@ -308,6 +316,18 @@ class DaskEngine:
             f"factory instead of shipping {type(self._tool_executor).__name__})",
         )
 
+    def _ready(self, tool: object) -> bool:
+        """Whether submitting an operation of *tool* needs no scatter first."""
+        if isinstance(tool, str):
+            try:
+                tool = self._provider.get_tool(tool)
+            except LookupError:
+                return True  # _submit raises the lookup error itself, without waiting
+        with self._lock:
+            shipped = self._shipped
+            executor_ready = self._executor_source is not None or id(self._tool_executor) in shipped
+            return executor_ready and id(tool) in shipped
+
     def forget_tools(self) -> None:
         """Release the workers' copies of tools; each is shipped afresh when next used."""
         with self._lock:
@@ -359,14 +379,9 @@ class DaskEngine:
             InvalidOperationError: unknown operation or unacceptable parameters (nothing ran).
             ToolNotFoundError: *tool* is a name the provider does not know.
             TypeError: the tool or the tool executor cannot be pickled.
-            RuntimeError: the engine is closed, or its client is asynchronous (use
-                :meth:`execute_async`).
+            RuntimeError: the engine is closed.
             Exception: whatever the operation raised, or ``KilledWorker``.
         """
-        if getattr(self.client, "asynchronous", False):
-            raise RuntimeError(
-                f"{self!r} uses an asynchronous Dask client; use 'await execute_async(...)'"
-            )
         future: Any = self._submit(tool, operation_name, params)
         try:
             return future.result()
@@ -386,17 +401,8 @@ class DaskEngine:
             Exception: whatever the operation raised, or ``KilledWorker``.
         """
         client: Any = self._client
-        if client is not None and getattr(client, "asynchronous", False):
-            future: Any = self._submit(tool, operation_name, params)
-            try:
-                return await future
-            except asyncio.CancelledError:
-                await client.cancel([future])
-                raise
-            finally:
-                future.release()
-        if client is None or not self._shipped:
-            # The first call may start a cluster or ship a tool: keep the loop free meanwhile.
+        if client is None or not self._ready(tool):
+            # Starting a cluster or shipping a tool waits on the network: not on the loop.
             future = await asyncio.to_thread(self._submit, tool, operation_name, params)
         else:
             future = self._submit(tool, operation_name, params)
