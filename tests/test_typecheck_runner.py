@@ -13,6 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -71,7 +72,7 @@ def _line_of(path: Path, fragment: str) -> int:
     return matches[0]
 
 
-def _run(root: Path, pyright: str, src: Path = REPO / "src") -> object:
+def _run(root: Path, pyright: str, src: Path = REPO / "src") -> Any:
     return run.run_suite(
         root, src, REPO / "stubs", REPO / "examples", pyright, stubtest=root == SUITE
     )

@@ -232,7 +232,7 @@ def _run(
 
 
 def _check_version(name: str, reported: str, pinned: str) -> None:
-    if pinned not in reported:
+    if re.search(rf"\b{re.escape(pinned)}\b(?![.\d])", reported) is None:
         raise SuiteError(
             f"{name} {pinned} is pinned but {reported.strip()!r} was found; "
             "run `make install` (or pass --any-version to try another version)"
