@@ -39,3 +39,7 @@ class NotAnExecutor:
 
     def run(self, command: str) -> str:
         return command
+
+
+#: A ready-made instance, for ``execproto check examples.third_party:echo_executor``.
+echo_executor = EchoExecutor()
