@@ -8,6 +8,7 @@ implementations. This module only re-exports public names.
 
 from __future__ import annotations
 
+from execproto.cache import CacheStats, MemoryCacheProvider, SupportsAsyncLookup, SupportsLookup
 from execproto.context import ExecutionContext, current_context, execution_context
 from execproto.engine import ExecutionEngine, available_engines, load_engine
 from execproto.errors import (
@@ -25,6 +26,7 @@ from execproto.errors import (
     ToolNotFoundError,
     failure_status,
 )
+from execproto.keys import KeyFunction, canonical_bytes, make_cache_key
 from execproto.models import ErrorCode, OperationItem, TaskItem, TaskStatus, TaskStepResult
 from execproto.monitoring import MetricsCollector, Monitor, monitor_execution
 from execproto.operations import OperationExecutor, parse_operation_spec, validate_plan
@@ -49,6 +51,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CacheKeyError",
+    "CacheStats",
     "ConformanceError",
     "EngineNotFoundError",
     "ErrorCode",
@@ -67,6 +70,8 @@ __all__ = [
     "ITypedToolExecutor",
     "ITypedToolProvider",
     "InvalidOperationError",
+    "KeyFunction",
+    "MemoryCacheProvider",
     "MetricsCollector",
     "Monitor",
     "OperationCancelledError",
@@ -76,6 +81,8 @@ __all__ = [
     "OperationTimeoutError",
     "ReferenceResolutionError",
     "RetryExhaustedError",
+    "SupportsAsyncLookup",
+    "SupportsLookup",
     "TaskItem",
     "TaskNotFoundError",
     "TaskStatus",
@@ -83,10 +90,12 @@ __all__ = [
     "ToolNotFoundError",
     "VersionedInterface",
     "available_engines",
+    "canonical_bytes",
     "current_context",
     "execution_context",
     "failure_status",
     "load_engine",
+    "make_cache_key",
     "monitor_execution",
     "parse_operation_spec",
     "validate_plan",
