@@ -282,6 +282,19 @@ def _task(input_data: dict[str, Any], context: dict[str, Any]) -> tuple[int, str
     return sum(input_data["values"]), scope.user_id, scope.task_id, os.getpid()
 
 
+@pytest.mark.slow
+def test_without_client_the_engine_starts_and_closes_its_own_local_cluster() -> None:
+    registry = ToolRegistry({"maths": Maths()})
+    dask_engine = DaskEngine(registry, ToolExecutor(), worker_executor=ToolExecutor, n_workers=1)
+    with dask_engine:
+        assert 3 == dask_engine.execute("maths", "add", a=1, b=2)
+        client = dask_engine.client
+        assert 1 == len(client.scheduler_info()["workers"])
+    assert ("closed", True) == (client.status, dask_engine.closed)
+    with pytest.raises(RuntimeError, match="closed"):
+        dask_engine.execute("maths", "add", a=1, b=2)
+
+
 def test_create_engine_builds_a_conforming_executor(client: Client) -> None:
     registry = ToolRegistry()
     built = create_engine(registry, ToolExecutor(), client=client, worker_executor=ToolExecutor)
