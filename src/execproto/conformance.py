@@ -881,7 +881,9 @@ def conforms(obj: object, protocol: object) -> bool:
     if verdict is True or verdict is False:
         return verdict
     # No isinstance() here: it would cost a tenth of the whole call. Only _Shadowable remains.
-    if verdict.names.isdisjoint(obj.__dict__):
+    # The emptiness test first: isdisjoint() builds an iterator even over an empty dict.
+    instance_dict = obj.__dict__
+    if not instance_dict or verdict.names.isdisjoint(instance_dict):
         return verdict.ok
     return check(obj, protocol).ok
 
