@@ -41,5 +41,20 @@ class NotAnExecutor:
         return command
 
 
+class SeedStyleExecutor:
+    """Written like the seed's ABC, without the positional-only marker.
+
+    ``isinstance`` accepts it, and so do mypy and pyright, but an operation parameter called
+    ``tool`` breaks it: ``execute(calc, "op", tool="x")`` is a ``TypeError`` ("got multiple
+    values for argument 'tool'"). ``execproto check`` says to add ``/``.
+    """
+
+    def execute(self, tool: Any, operation_name: str, **params: Any) -> Any:
+        return getattr(tool, operation_name)(**params)
+
+    async def execute_async(self, tool: Any, operation_name: str, **params: Any) -> Any:
+        return getattr(tool, operation_name)(**params)
+
+
 #: A ready-made instance, for ``execproto check examples.third_party:echo_executor``.
 echo_executor = EchoExecutor()

@@ -869,7 +869,8 @@ def conforms(obj: object, protocol: object) -> bool:
     cost about what ``isinstance`` against an ABC costs, for conforming and non-conforming
     objects alike. An instance whose ``__dict__`` holds a protocol member's name is checked
     on its own, uncached. See the module docstring for what the cache assumes, and
-    :func:`clear_cache`.
+    :func:`clear_cache`. *obj* is an instance; to ask about a class, use
+    ``check(cls, protocol).ok``.
 
     Raises:
         TypeError: *protocol* is not a Protocol class or a subscripted one.
