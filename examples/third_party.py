@@ -44,7 +44,7 @@ class NotAnExecutor:
 class SeedStyleExecutor:
     """Written like the seed's ABC, without the positional-only marker.
 
-    ``isinstance`` accepts it, and so do mypy and pyright, but an operation parameter called
+    ``isinstance`` and pyright accept it (mypy does not), but an operation parameter called
     ``tool`` breaks it: ``execute(calc, "op", tool="x")`` is a ``TypeError`` ("got multiple
     values for argument 'tool'"). ``execproto check`` says to add ``/``.
     """
