@@ -8,7 +8,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import pytest
 from hypothesis import given, settings
@@ -390,6 +390,43 @@ def test_unannotated_parameters_pass_through(executor: ToolExecutor) -> None:
     value = object()
 
     assert value is executor.execute(Calculator(), "untyped", value=value)
+
+
+class Greeter(Protocol):
+    def greet(self) -> str: ...
+
+
+class Host:
+    def call(self, greeter: Greeter, times: int = 1) -> str:
+        return greeter.greet() * times
+
+
+class English:
+    def greet(self) -> str:
+        return "hello"
+
+
+def test_annotations_that_cannot_be_checked_at_run_time_are_not_validated(
+    executor: ToolExecutor,
+) -> None:
+    assert "hello" == executor.execute(Host(), "call", greeter=English())
+    # The other parameters are still checked and converted.
+    assert "hellohello" == executor.execute(Host(), "call", greeter=English(), times="2")
+    with pytest.raises(InvalidOperationError, match="parameter 'times'"):
+        executor.execute(Host(), "call", greeter=English(), times="twice")
+
+
+def test_annotations_that_cannot_be_resolved_leave_the_others_validated(
+    executor: ToolExecutor,
+) -> None:
+    class Local:
+        pass
+
+    class Tool:
+        def run(self, item: Local, count: int) -> int:
+            return count
+
+    assert 3 == executor.execute(Tool(), "run", item=Local(), count="3")
 
 
 def test_type_validation_can_be_switched_off() -> None:

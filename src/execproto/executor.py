@@ -47,6 +47,7 @@ import os
 import random as _random
 import threading
 import time
+import types
 import typing
 import weakref
 from collections.abc import Awaitable, Callable
@@ -263,37 +264,68 @@ def _validator_for(info: OperationInfo, plan: _Plan) -> _Validator | None:
 
 
 def _build_validator(info: OperationInfo) -> _Validator | None:
-    try:
-        hints = typing.get_type_hints(info.function, include_extras=True)
-    except Exception as err:
-        # Annotations naming something that is not importable from the function's module
-        # (a class defined in a function body): type validation is skipped, the call is not
-        # refused for it.
-        _log.debug("no type validation for %s: %r", info.function.__qualname__, err)
-        return None
     keyword_kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    fields = {
-        name: hints[name]
+    names = [
+        name
         for name, parameter in info.signature.parameters.items()
-        if parameter.kind in keyword_kinds and name in hints and hints[name] is not Any
-    }
+        if parameter.kind in keyword_kinds
+    ]
+    hints = _resolved_hints(info.function, names)
+    fields = {name: hints[name] for name in names if name in hints and hints[name] is not Any}
     if not fields:
         return None
+    adapter = _adapter(info.name, fields)
+    if adapter is None:
+        # One annotation pydantic cannot handle must not cost the others their checks.
+        fields = {
+            name: hint
+            for name, hint in fields.items()
+            if _adapter(info.name, {name: hint}) is not None
+        }
+        adapter = _adapter(info.name, fields) if fields else None
+    if adapter is None:
+        return None
+    return _Validator(adapter, frozenset(fields))
+
+
+def _resolved_hints(function: Callable[..., Any], names: list[str]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(function, include_extras=True)
+    except Exception as err:
+        _log.debug("resolving annotations of %s one by one: %r", function.__qualname__, err)
+    # Some annotation names something not importable from the function's module (a class
+    # defined in a function body): resolve the others, leave that one unvalidated.
+    annotations: dict[str, Any] = getattr(function, "__annotations__", {})
+    hints: dict[str, Any] = {}
+    for name in names:
+        if name not in annotations:
+            continue
+        holder = types.SimpleNamespace(
+            __annotations__={name: annotations[name]},
+            __globals__=getattr(function, "__globals__", {}),
+        )
+        try:
+            hints.update(typing.get_type_hints(holder, include_extras=True))
+        except Exception as err:
+            _log.debug("no type validation for %s(%s): %r", function.__qualname__, name, err)
+    return hints
+
+
+def _adapter(operation_name: str, fields: dict[str, Any]) -> Any:
     import pydantic
     from typing_extensions import TypedDict
 
     # A TypedDict rather than a model: parameter names such as ``json``, ``copy`` or
-    # ``model_config`` would shadow BaseModel attributes.
-    # Built at run time from the signature, which no checker can follow: typed as Any.
+    # ``model_config`` would shadow BaseModel attributes. Built at run time from the
+    # signature, which no checker can follow: typed as Any.
     make_typed_dict: Any = TypedDict
-    params_type: Any = make_typed_dict(f"{info.name}_parameters", fields, total=False)
+    params_type: Any = make_typed_dict(f"{operation_name}_parameters", fields, total=False)
     params_type.__pydantic_config__ = pydantic.ConfigDict(arbitrary_types_allowed=True)
     try:
-        adapter = pydantic.TypeAdapter(params_type)
+        return pydantic.TypeAdapter(params_type)
     except Exception as err:
-        _log.debug("no type validation for %s: %r", info.function.__qualname__, err)
+        _log.debug("no type validation for %s%s: %r", operation_name, list(fields), err)
         return None
-    return _Validator(adapter, frozenset(fields))
 
 
 def _loop_running() -> bool:
@@ -327,7 +359,9 @@ class ToolExecutor:
       and for timed :meth:`execute` calls (default: ``min(32, cpu_count + 4)``).
     * *validate_types*: validate and convert parameters against annotations with pydantic;
       ``None`` (default) does so exactly when pydantic is installed; ``True`` requires it.
-      Annotations that cannot be resolved are not validated.
+      Annotations that cannot be resolved or checked are not validated. An operation
+      receives pydantic's output: a converted value, and a new list or dict for a
+      container argument (mutating it does not change the caller's).
     * *monitor*: an :class:`ExecutionMonitor` (``execproto.monitoring.Monitor``) entered
       around each execution.
 
@@ -595,6 +629,12 @@ class ToolExecutor:
             raise InvalidOperationError(
                 f"invalid parameters for {label}.{info.name}{info.signature}: {problems}"
             ) from err
+        except Exception as err:
+            # An annotation pydantic accepted but cannot check at run time (isinstance
+            # against a Protocol that is not runtime-checkable): the values go through as
+            # given, as for an unannotated parameter.
+            _log.debug("type validation skipped for %s.%s: %r", label, info.name, err)
+            return
         arguments.update(converted)
 
     def _cache_key(
