@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typing_extensions
 from examples.third_party import EchoExecutor, NotAnExecutor, SyncOnlyExecutor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -276,6 +277,18 @@ def test_protocols_with_data_members_accept_properties_and_instance_attributes()
     assert [("version", ProblemKind.MISSING)] == kinds(check(Versioned, VersionedInterface))
     assert () == check(WithProperty, VersionedInterface).problems
     assert True is conforms(Versioned(), VersionedInterface)
+
+
+def test_sub_protocols_do_not_require_the_protocol_version_attribute() -> None:
+    @typing_extensions.runtime_checkable
+    class IExtended(IToolExecutor, typing_extensions.Protocol):
+        def describe(self) -> str: ...
+
+    class Extended(EchoExecutor):
+        def describe(self) -> str:
+            return "echo"
+
+    assert () == check(Extended, IExtended).problems
 
 
 def test_a_non_protocol_is_a_type_error_that_says_what_to_pass() -> None:

@@ -334,7 +334,9 @@ def _spec(protocol: object) -> _Spec:
     mapping = dict(zip(parameters, arguments, strict=False))
     methods: dict[str, _Callable] = {}
     data: set[str] = set()
-    members = typing_extensions.get_protocol_members(origin)
+    # A sub-protocol created after set_protocol_version() ran on its base counts the base's
+    # __protocol_version__ as a member; it is metadata, never something to implement.
+    members = typing_extensions.get_protocol_members(origin) - {"__protocol_version__"}
     for name in sorted(members):
         found = _lookup(origin, True, name)
         if isinstance(found, _Callable):
