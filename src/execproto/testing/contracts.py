@@ -22,6 +22,8 @@ What a caller must know:
   suites need no async test plugin and work unchanged under pytest-asyncio's auto mode.
   Override :meth:`run` to drive another event loop; it must not be called from a running
   loop.
+* Property checks run with the suite's ``hypothesis_settings`` (25 examples, no deadline);
+  override the class attribute to run more.
 * Optional behaviour is declared with class attributes (``maxsize``, ``ttl``,
   ``concurrency_limit``, ``supports_result_references``, ``cache_factory``) or by overriding
   an optional hook (``make_cache_with_clock``, ``register_tool``, ``unregister_tool``). A
@@ -47,6 +49,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
+from hypothesis.strategies import SearchStrategy
 
 from execproto.models import ErrorCode, TaskStatus
 from execproto.testing import strategies
@@ -67,10 +70,17 @@ T = TypeVar("T")
 # Each hypothesis-driven contract check builds a fresh implementation per example; a few
 # dozen examples find the broken implementations in the kit's own tests while keeping a
 # suite's run short on a small CI machine. Users raise it with a hypothesis profile.
+# differing_executors is suppressed because running one suite method for several subclasses
+# (several implementations) in one session is the point of a reusable suite; each example
+# builds its implementation from `self`, so nothing leaks between them.
 _EXAMPLES = settings(
     max_examples=25,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.differing_executors,
+    ],
 )
 # How long the blocking-operation check waits for the event loop to release it. Bounds the
 # hang on an implementation that blocks the loop; never compared with a measured time.
@@ -90,7 +100,27 @@ def _raised_from(error: BaseException, expected: type[BaseException]) -> bool:
 
 
 class _Contract:
-    """What every suite shares: driving coroutines and disposing of implementations."""
+    """What every suite shares: driving coroutines, disposing of implementations, and the
+    hypothesis settings of the property checks."""
+
+    hypothesis_settings: ClassVar[settings] = _EXAMPLES
+    """Settings of every hypothesis-driven check of the suite; override to run more (or
+    fewer) examples, e.g. ``hypothesis_settings = settings(max_examples=500)``."""
+
+    def examples(
+        self, **strategies_: SearchStrategy[Any]
+    ) -> Callable[[Callable[..., None]], Callable[[], None]]:
+        """Decorate a check to run once per example drawn from *strategies_*, with
+        :attr:`hypothesis_settings`; call the decorated check with no arguments.
+
+        Raises:
+            hypothesis.errors.HypothesisException: the strategies are invalid.
+        """
+
+        def decorate(check: Callable[..., None]) -> Callable[[], None]:
+            return self.hypothesis_settings(given(**strategies_)(check))
+
+        return decorate
 
     def run(self, awaitable: Coroutine[Any, Any, T]) -> T:
         """Run *awaitable* to completion on a fresh event loop and return its result.
@@ -198,24 +228,28 @@ class ToolProviderContract(_Contract):
                 with pytest.raises(LookupError):
                     provider.get_tool(name)
 
-    @_EXAMPLES
-    @given(
-        names=st.lists(strategies.identifiers(), unique=True, max_size=5),
-        probe=strategies.identifiers(),
-    )
-    def test_has_tool_agrees_with_get_tool(self, names: list[str], probe: str) -> None:
-        tools = {name: Calculator() for name in names}
-        with self._using(self.make_provider(tools)) as provider:
-            for name in [*names, probe]:
-                try:
-                    found = provider.get_tool(name)
-                except LookupError:
-                    found = None
-                    assert False is provider.has_tool(name), f"get_tool({name!r}) raised"
-                else:
-                    assert True is provider.has_tool(name), f"get_tool({name!r}) succeeded"
-                    assert found is not None, f"get_tool({name!r}) returned None"
-                assert (name in tools) == (found is not None), name
+    def test_has_tool_agrees_with_get_tool(self) -> None:
+        @self.examples(
+            names=st.lists(strategies.identifiers(), unique=True, max_size=5),
+            probe=strategies.identifiers(),
+        )
+        def check(names: list[str], probe: str) -> None:
+            tools = {name: Calculator() for name in names}
+            # Near misses of the registered names catch case folding, prefix and strip matches.
+            near = [variant for name in names for variant in (name.upper(), name[:-1], f"{name} ")]
+            with self._using(self.make_provider(tools)) as provider:
+                for name in [*names, probe, *near]:
+                    try:
+                        found = provider.get_tool(name)
+                    except LookupError:
+                        found = None
+                        assert False is provider.has_tool(name), f"get_tool({name!r}) raised"
+                    else:
+                        assert True is provider.has_tool(name), f"get_tool({name!r}) succeeded"
+                        assert found is not None, f"get_tool({name!r}) returned None"
+                    assert (name in tools) == (found is not None), name
+
+        check()
 
     def test_lookup_does_not_touch_the_tool(self) -> None:
         tool = Calculator()
@@ -317,13 +351,15 @@ class ToolExecutorContract(_Contract):
             assert (5, 5) == self._both(executor, tool, "add", a=2, b=3)
             assert (6, 6) == self._both(executor, tool, "multiply", a=2, b=3)
 
-    @_EXAMPLES
-    @given(value=strategies.json_values())
-    def test_sync_and_async_paths_return_the_same_value(self, value: Any) -> None:
-        with self._using(self.make_executor()) as executor:
-            sync, async_ = self._both(executor, Calculator(), "echo", value=value)
-            assert value == sync
-            assert sync == async_
+    def test_sync_and_async_paths_return_the_same_value(self) -> None:
+        @self.examples(value=strategies.json_values())
+        def check(value: Any) -> None:
+            with self._using(self.make_executor()) as executor:
+                sync, async_ = self._both(executor, Calculator(), "echo", value=value)
+                assert value == sync
+                assert sync == async_
+
+        check()
 
     def test_parameters_named_tool_and_operation_name_reach_the_operation(self) -> None:
         expected = {"tool": "t", "operation_name": "o"}
@@ -485,13 +521,15 @@ class CacheProviderContract(_Contract):
             key = cache.generate_cache_key("calc.add", "u1", "t1", (1, 2), {})
             assert None is cache.get_from_cache(key)
 
-    @_EXAMPLES
-    @given(value=strategies.json_values())
-    def test_round_trip(self, value: Any) -> None:
-        with self._using(self.make_cache()) as cache:
-            key = cache.generate_cache_key("calc.echo", "u1", "t1", (), {"value": 1})
-            cache.add_to_cache(key, value)
-            assert value == cache.get_from_cache(key)
+    def test_round_trip(self) -> None:
+        @self.examples(value=strategies.json_values())
+        def check(value: Any) -> None:
+            with self._using(self.make_cache()) as cache:
+                key = cache.generate_cache_key("calc.echo", "u1", "t1", (), {"value": 1})
+                cache.add_to_cache(key, value)
+                assert value == cache.get_from_cache(key)
+
+        check()
 
     def test_add_replaces_the_value(self) -> None:
         with self._using(self.make_cache()) as cache:
@@ -550,14 +588,21 @@ class CacheProviderContract(_Contract):
             }
         assert len(keys) == len(set(keys.values())), f"colliding keys: {keys}"
 
-    @_EXAMPLES
-    @given(pair=strategies.distinct_key_inputs())
-    def test_different_contexts_get_different_keys(
-        self, pair: tuple[strategies.KeyInput, strategies.KeyInput]
-    ) -> None:
-        first, second = pair
-        with self._using(self.make_cache()) as cache:
-            assert cache.generate_cache_key(*first) != cache.generate_cache_key(*second)
+    def test_different_contexts_get_different_keys(self) -> None:
+        @self.examples(drawn=strategies.key_input_variants())
+        def check(drawn: tuple[strategies.KeyInput, list[strategies.KeyInput]]) -> None:
+            base, variants = drawn
+            parts = ("operation", "user", "task", "args", "kwargs")
+            with self._using(self.make_cache()) as cache:
+                key = cache.generate_cache_key(*base)
+                same = [
+                    part
+                    for part, variant in zip(parts, variants, strict=True)
+                    if cache.generate_cache_key(*variant) == key
+                ]
+            assert [] == same, f"the key ignores a change of: {', '.join(same)}"
+
+        check()
 
     def test_unencodable_argument_raises_type_error(self) -> None:
         with self._using(self.make_cache()) as cache:
@@ -636,7 +681,7 @@ class CacheProviderContract(_Contract):
     def test_behaves_like_a_dict(self) -> None:
         machine = strategies.cache_state_machine(self.make_cache, maxsize=self.maxsize)
         run_state_machine_as_test(
-            machine, settings=settings(_EXAMPLES, max_examples=20, stateful_step_count=30)
+            machine, settings=settings(self.hypothesis_settings, stateful_step_count=30)
         )
 
     def test_keys_are_the_same_in_another_process(self) -> None:
@@ -925,15 +970,20 @@ class OperationExecutorContract(_Contract):
             )
         assert [2, 4] == [step.result for step in steps]
 
-    @_EXAMPLES
-    @given(plan=strategies.referencing_plans(spec="calc.echo"))
-    def test_sequence_resolves_result_references(self, plan: strategies.ReferencingPlan) -> None:
+    def test_sequence_resolves_result_references(self) -> None:
         if not self.supports_result_references:
             pytest.skip("set supports_result_references = True to check $result references")
-        executor, _, _ = self._build()
-        with self._using(executor):
-            steps = self.run(_awaited(executor.execute_operations_sequence(plan.items, "u1", "t1")))
-        assert plan.expected == [step.result for step in steps]
+
+        @self.examples(plan=strategies.referencing_plans(spec="calc.echo"))
+        def check(plan: strategies.ReferencingPlan) -> None:
+            executor, _, _ = self._build()
+            with self._using(executor):
+                steps = self.run(
+                    _awaited(executor.execute_operations_sequence(plan.items, "u1", "t1"))
+                )
+            assert plan.expected == [step.result for step in steps]
+
+        check()
 
     def test_sequence_bad_reference_fails_the_step_with_e001(self) -> None:
         if not self.supports_result_references:

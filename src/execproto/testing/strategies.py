@@ -38,6 +38,7 @@ __all__ = [
     "distinct_key_inputs",
     "identifiers",
     "json_values",
+    "key_input_variants",
     "key_inputs",
     "malformed_specs",
     "operation_items",
@@ -205,13 +206,8 @@ def operation_items(
     )
 
 
-def key_inputs() -> st.SearchStrategy[KeyInput]:
-    """Arguments for ``generate_cache_key``: operation, user, task, args, kwargs.
-
-    Floats are never ``-0.0``: it equals ``0.0``, and whether a key tells them apart is the
-    implementation's choice.
-    """
-    values = st.recursive(
+def _key_values() -> st.SearchStrategy[Any]:
+    return st.recursive(
         st.one_of(
             st.none(),
             st.booleans(),
@@ -225,28 +221,58 @@ def key_inputs() -> st.SearchStrategy[KeyInput]:
         ),
         max_leaves=6,
     )
-    return st.tuples(
+
+
+def key_inputs() -> st.SearchStrategy[KeyInput]:
+    """Arguments for ``generate_cache_key``: operation, user, task, args, kwargs.
+
+    Floats are never ``-0.0``: it equals ``0.0``, and whether a key tells them apart is the
+    implementation's choice.
+    """
+    return st.tuples(*_key_part_strategies())  # pyright: ignore[reportUnknownVariableType]
+
+
+def _key_part_strategies() -> list[st.SearchStrategy[Any]]:
+    values = _key_values()
+    return [
         operation_specs(),
         st.text(max_size=8),
         st.text(max_size=8),
         st.lists(values, max_size=3).map(tuple),
         st.dictionaries(st.text(max_size=6), values, max_size=3),
-    )
+    ]
+
+
+def _replace(base: KeyInput, part: int, value: Any) -> KeyInput:
+    parts: list[Any] = list(base)
+    parts[part] = value
+    return (parts[0], parts[1], parts[2], parts[3], parts[4])
+
+
+@st.composite
+def _variant(draw: st.DrawFn, base: KeyInput, part: int) -> KeyInput:
+    current = canonical(base[part])
+    value = draw(_key_part_strategies()[part].filter(lambda new: canonical(new) != current))
+    return _replace(base, part, value)
+
+
+@st.composite
+def key_input_variants(draw: st.DrawFn) -> tuple[KeyInput, list[KeyInput]]:
+    """A key input and five variants of it, each differing in exactly one part (operation,
+    user, task, args, kwargs, in that order), compared type-aware (:func:`canonical`).
+
+    A key that ignores any one part gives a variant the base's key in every example.
+    """
+    base = draw(key_inputs())
+    return base, [draw(_variant(base, part)) for part in range(5)]
 
 
 def distinct_key_inputs() -> st.SearchStrategy[tuple[KeyInput, KeyInput]]:
-    """Pairs of key inputs that differ in some part, compared type-aware (:func:`canonical`).
-
-    Half of the pairs differ in exactly one part, which is what a key that ignores that part
-    gets wrong.
-    """
-
-    def vary(base: KeyInput, other: KeyInput, part: int) -> tuple[KeyInput, KeyInput]:
-        changed: list[Any] = list(base)
-        changed[part] = other[part]
-        return base, (changed[0], changed[1], changed[2], changed[3], changed[4])
-
-    one_part = st.builds(vary, key_inputs(), key_inputs(), st.integers(0, 4))
+    """Pairs of key inputs that differ, compared type-aware (:func:`canonical`): in exactly
+    one part (drawn from :func:`key_input_variants`) or in any number of parts."""
+    one_part = key_input_variants().flatmap(
+        lambda drawn: st.sampled_from(drawn[1]).map(lambda variant: (drawn[0], variant))
+    )
     return st.one_of(one_part, st.tuples(key_inputs(), key_inputs())).filter(
         lambda pair: canonical(pair[0]) != canonical(pair[1])
     )
@@ -399,6 +425,7 @@ def cache_state_machine(
     """
 
     class CacheMachine(RuleBasedStateMachine):
+        inputs = Bundle("inputs")
         keys = Bundle("keys")
 
         def __init__(self) -> None:
@@ -408,7 +435,15 @@ def cache_state_machine(
             self.key_of: dict[Any, str] = {}
             self.latest: str | None = None
 
-        @rule(target=keys, inputs=key_inputs())
+        @rule(target=inputs, drawn=key_inputs())
+        def new_input(self, drawn: KeyInput) -> KeyInput:
+            return drawn
+
+        @rule(target=inputs, base=inputs, part=st.integers(0, 4), data=st.data())
+        def vary_input(self, base: KeyInput, part: int, data: st.DataObject) -> KeyInput:
+            return data.draw(_variant(base, part))
+
+        @rule(target=keys, inputs=inputs)
         def generate_key(self, inputs: KeyInput) -> str:
             key = self.cache.generate_cache_key(*inputs)
             assert isinstance(key, str), f"expected a str key, got {key!r}"
