@@ -25,6 +25,7 @@ from execproto.errors import (
     ToolNotFoundError,
 )
 from execproto.executor import NAMESPACE_ATTRIBUTE, RetryPolicy, ToolExecutor
+from execproto.monitoring import Monitor
 from execproto.protocols import IToolExecutor
 from execproto.registry import ToolRegistry, operation
 from execproto.typed import ITypedToolExecutor
@@ -1003,6 +1004,19 @@ def test_monitor_tracks_each_execution() -> None:
         ("error", "ValueError"),
     ]
     assert expected == monitor.events
+
+
+def test_the_monitoring_monitor_plugs_in() -> None:
+    monitor = Monitor(tracing=False)
+    registry = ToolRegistry({"calc": Calculator()})
+    with ToolExecutor(registry, monitor=monitor) as executor:
+        executor.execute("calc", "add", a=1)
+        with pytest.raises(ValueError, match="boom"):
+            asyncio.run(executor.execute_async("calc", "fail", error=ValueError("boom")))
+
+    operations = monitor.metrics.snapshot()["operations"]
+    assert (1, 0) == (operations["calc.add"]["count"], operations["calc.add"]["errors"])
+    assert (1, 1) == (operations["calc.fail"]["count"], operations["calc.fail"]["errors"])
 
 
 @pytest.mark.parametrize(
