@@ -325,6 +325,11 @@ def test_decorator_registers_instances_and_instantiates_classes() -> None:
     assert instance is registry.get_tool("given")
 
 
+def test_registering_a_class_instead_of_an_instance_is_refused() -> None:
+    with pytest.raises(TypeError, match=r"register Tool\(\) instead"):
+        ToolRegistry().register("tool", Tool)
+
+
 def test_duplicate_name_is_refused_with_a_way_out() -> None:
     registry = ToolRegistry({"tool": Tool()})
 

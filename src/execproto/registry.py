@@ -312,7 +312,8 @@ def resolve_operation(
     """Return *tool*'s operation *operation_name*, bound to *tool*, and its description.
 
     This is the one place that decides what may be invoked (see the module docstring);
-    results are cached per (class, name). *tool_label* names the tool in error messages
+    results are cached per (class, name), so a method replaced on a class after its first
+    resolution is not seen. *tool_label* names the tool in error messages
     (its registered name, when the caller knows it).
 
     Raises:
@@ -448,10 +449,18 @@ class ToolRegistry:
         arguments directly: ``registry.register("db", Database(url))``).
 
         Raises:
-            TypeError: *name* is not a string.
+            TypeError: *name* is not a string, or *tool* is a class (not an instance).
             ValueError: *name* is not an identifier, or is taken and *replace* is false.
         """
         validate_tool_name(name)
+        if isinstance(tool, type):
+            # A class has no operations (they are looked up on the type of the tool, which
+            # for a class is its metaclass): registering one is always a mistake.
+            raise TypeError(
+                f"register({name!r}, ...) got the class {tool.__qualname__}, expected an "
+                f"instance; register {tool.__qualname__}() instead, or use "
+                f"@registry.register({name!r}) on the class to register an instance"
+            )
         if tool is None:
 
             def decorator(target: T) -> T:
