@@ -704,6 +704,24 @@ def test_exhausted_retries_raise_retry_exhausted_chained_from_the_last_error(
     assert repr(error.__cause__) in str(error)
 
 
+def test_a_non_retryable_error_after_a_retry_ends_the_attempts_as_exhausted() -> None:
+    class Worsening:
+        def __init__(self) -> None:
+            self.errors: list[Exception] = [Flaky("first"), KeyError("second")]
+
+        @operation(idempotent=True)
+        def get(self) -> None:
+            raise self.errors.pop(0)
+
+    policy, delays = no_sleep_policy(max_attempts=5)
+    with ToolExecutor(retry=policy) as executor, pytest.raises(RetryExhaustedError) as caught:
+        executor.execute(Worsening(), "get")
+
+    assert 2 == caught.value.attempts
+    assert isinstance(caught.value.__cause__, KeyError)
+    assert 1 == len(delays)
+
+
 def test_retry_policy_with_one_attempt_never_retries() -> None:
     policy, _ = no_sleep_policy(max_attempts=1)
     tool = Service(failures=1)
