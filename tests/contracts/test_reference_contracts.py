@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from execproto.cache import MemoryCacheProvider
+from execproto.engine import ExecutionEngine
 from execproto.executor import ToolExecutor
 from execproto.operations import OperationExecutor
 from execproto.registry import ToolRegistry
 from execproto.testing import (
     CacheProviderContract,
+    ExecutionInterfaceContract,
     OperationExecutorContract,
     ToolExecutorContract,
     ToolProviderContract,
 )
 
+Task = Callable[[dict[str, Any], dict[str, Any]], Awaitable[Any]]
 CACHE_SIZE = 16
 CACHE_TTL = 60.0
 CONCURRENCY_LIMIT = 3
@@ -62,3 +65,15 @@ class TestOperationExecutor(OperationExecutorContract):
         return OperationExecutor(
             ToolRegistry(tools), ToolExecutor(), max_concurrency=CONCURRENCY_LIMIT
         )
+
+
+class TestExecutionEngine(ExecutionInterfaceContract):
+    def make_execution_interface(
+        self, tools: Mapping[str, Any], tasks: Mapping[str, Task]
+    ) -> ExecutionEngine:
+        engine = ExecutionEngine(
+            ToolRegistry(tools), ToolExecutor(), max_concurrency=CONCURRENCY_LIMIT
+        )
+        for name, task in tasks.items():
+            engine.register_task(name, task)
+        return engine

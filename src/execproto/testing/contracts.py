@@ -136,13 +136,16 @@ class _Contract:
     def dispose(self, implementation: Any) -> None:
         """Release what *implementation* holds once a test is done with it.
 
-        The default calls ``implementation.close()`` when it exists, and runs its result when
-        that is awaitable. Override for other clean-up.
+        The default awaits ``implementation.aclose()`` when it exists, or else calls
+        ``implementation.close()`` and runs its result when that is awaitable. Override for
+        other clean-up.
 
         Raises:
-            Exception: whatever ``close()`` raised.
+            Exception: whatever ``aclose()`` or ``close()`` raised.
         """
-        close = getattr(implementation, "close", None)
+        close = getattr(implementation, "aclose", None)
+        if not callable(close):
+            close = getattr(implementation, "close", None)
         if callable(close):
             result = close()
             if isinstance(result, Awaitable):
@@ -1003,6 +1006,19 @@ class OperationExecutorContract(_Contract):
             assert ["echo"] == calc.calls, f"{reference}: the tool was called"
 
 
+class _PlainToolExecutor:
+    """A minimal conforming tool executor, offered to ``register_executor``."""
+
+    def execute(self, tool: Any, operation_name: str, /, **params: Any) -> Any:
+        return getattr(tool, operation_name)(**params)
+
+    async def execute_async(self, tool: Any, operation_name: str, /, **params: Any) -> Any:
+        result: Any = getattr(tool, operation_name)(**params)
+        if isinstance(result, Awaitable):
+            return await result  # pyright: ignore[reportUnknownVariableType]
+        return result
+
+
 async def _sum_task(input_data: dict[str, Any], context: dict[str, Any]) -> Any:
     await asyncio.sleep(0)
     return sum(input_data["values"])
@@ -1118,7 +1134,7 @@ class ExecutionInterfaceContract(_Contract):
         interface, _, _ = self._build()
         with self._using(interface):
             try:
-                outcome = interface.register_executor("contract", object())
+                outcome = interface.register_executor("contract", _PlainToolExecutor())
             except NotImplementedError:
                 return
             assert None is outcome
