@@ -462,6 +462,25 @@ def test_registered_name_can_stand_for_the_tool() -> None:
             executor.execute("calc", "nope")
 
 
+def test_any_tool_provider_can_resolve_names() -> None:
+    class Provider:
+        def __init__(self) -> None:
+            self.tools = {"calc": Calculator()}
+
+        def get_tool(self, tool_name: str) -> Any:
+            return self.tools[tool_name]
+
+        def has_tool(self, tool_name: str) -> bool:
+            return tool_name in self.tools
+
+    cache = DictCache()
+    with ToolExecutor(Provider(), cache=cache) as executor:
+        assert 3 == executor.execute("calc", "add", a=1, b=2)
+        executor.execute(Service(), "get", key="k")
+
+    assert ["tests.test_executor.Service.get"] == [key[0] for key in cache.keys]
+
+
 def test_a_name_without_a_registry_is_refused(executor: ToolExecutor) -> None:
     with pytest.raises(InvalidOperationError, match="give the executor a registry"):
         executor.execute("calc", "add", a=1)

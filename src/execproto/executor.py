@@ -65,8 +65,8 @@ from execproto.errors import (
     OperationTimeoutError,
     RetryExhaustedError,
 )
-from execproto.protocols import ICacheProvider
-from execproto.registry import OperationInfo, ToolRegistry, resolve_operation
+from execproto.protocols import ICacheProvider, IToolProvider
+from execproto.registry import OperationInfo, resolve_operation
 
 __all__ = ["NAMESPACE_ATTRIBUTE", "ExecutionMonitor", "RetryPolicy", "ToolExecutor"]
 
@@ -341,8 +341,11 @@ class ToolExecutor:
 
     Conforms to :class:`~execproto.protocols.IToolExecutor` and is thread safe.
 
-    * *registry*: lets callers pass a tool's registered name instead of the tool, and names
-      tools in cache keys and messages (see :meth:`tool_identity`).
+    * *registry*: any :class:`~execproto.protocols.IToolProvider` (a
+      :class:`~execproto.registry.ToolRegistry` usually); lets callers pass a tool's
+      registered name instead of the tool. A provider with ``name_of(tool)`` (as
+      ``ToolRegistry`` has) also names tools in cache keys and messages (see
+      :meth:`tool_identity`).
     * *cache*: any :class:`~execproto.protocols.ICacheProvider`. A provider with
       ``lookup(key) -> (hit, value)`` (and ``lookup_async``) is asked through it, so a cached
       ``None`` is a hit; otherwise ``get_from_cache`` returning ``None`` is a miss. Async
@@ -373,7 +376,7 @@ class ToolExecutor:
 
     def __init__(
         self,
-        registry: ToolRegistry | None = None,
+        registry: IToolProvider | None = None,
         *,
         cache: ICacheProvider | None = None,
         retry: RetryPolicy | None = None,
@@ -399,6 +402,10 @@ class ToolExecutor:
                 f"(ICacheProvider), got {cache!r} of type {type(cache).__name__}"
             )
         self._registry = registry
+        name_of: object = getattr(registry, "name_of", None)
+        self._name_of: Callable[[object], str | None] | None = None
+        if callable(name_of):
+            self._name_of = typing.cast("Callable[[object], str | None]", name_of)
         self._cache = cache
         self._retry = retry if retry is not None else RetryPolicy()
         self._timeout = timeout
@@ -480,7 +487,7 @@ class ToolExecutor:
         """Return the name *tool* has in cache keys: stable across processes and runs.
 
         It is the tool's registered name when the executor's registry holds this very
-        object, else ``module.qualname`` of its class. A tool may add a namespace, a plain
+        object (and can say so: ``name_of``), else ``module.qualname`` of its class. A tool may add a namespace, a plain
         ``str`` attribute ``__execproto_namespace__`` on its class or instance, so that two
         differently configured instances of one class (``Search(lang="en")``,
         ``Search(lang="fr")``) do not share results: the identity is then
@@ -556,7 +563,7 @@ class ToolExecutor:
     # -- preparation (no I/O; shared by both paths) ---------------------------------------
 
     def _registered_name(self, tool: object) -> str | None:
-        return None if self._registry is None else self._registry.name_of(tool)
+        return None if self._name_of is None else self._name_of(tool)
 
     def _prepare(self, tool: Any, operation_name: str, params: dict[str, Any]) -> _Call:
         if self._closed:
