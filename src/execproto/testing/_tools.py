@@ -38,7 +38,7 @@ class Calculator:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
-        self.status_reads = 0
+        self.status_reads: int = 0
         self._lock = threading.Lock()
 
     def _record(self, name: str) -> None:
@@ -111,10 +111,10 @@ class Probe:
     """
 
     def __init__(self) -> None:
-        self.in_flight = 0
-        self.max_in_flight = 0
+        self.in_flight: int = 0
+        self.max_in_flight: int = 0
         self.started: list[Any] = []
-        self.arrived = 0
+        self.arrived: int = 0
         self._lock = threading.Lock()
 
     async def hold(self, value: Any, yields: int = 1) -> Any:
