@@ -6,6 +6,7 @@ import inspect
 from typing import Any
 
 import pytest
+from typing_extensions import Protocol, runtime_checkable
 
 from execproto import (
     ExecutionInterface,
@@ -124,3 +125,17 @@ def test_every_protocol_has_a_version_that_is_not_a_member() -> None:
 def test_every_protocol_documents_its_contract() -> None:
     for protocol in PROTOCOLS:
         assert "must guarantee" in (protocol.__doc__ or "")
+
+
+def test_a_user_sub_protocol_does_not_demand_the_version_attribute() -> None:
+    @runtime_checkable
+    class IExtendedExecutor(IToolExecutor, Protocol):
+        def describe(self) -> str: ...
+
+    class Extended(ThirdPartyExecutor):
+        def describe(self) -> str:
+            return "extended"
+
+    assert {"describe", "execute", "execute_async"} == IExtendedExecutor.__protocol_attrs__  # type: ignore[attr-defined]
+    assert isinstance(Extended(), IExtendedExecutor)
+    assert "1.0.0" == IExtendedExecutor.__protocol_version__

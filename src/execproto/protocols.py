@@ -26,9 +26,9 @@ sync method from an async one here (an ``-> Any`` return accepts both). Use the 
 variants in :mod:`execproto.typed` where that matters, and :func:`execproto.conformance.check`
 at runtime: ``isinstance`` only checks that the names exist.
 
-Every protocol carries ``__protocol_version__`` (a semantic version string). It is set after
-the class is created so that it is *not* a protocol member: implementations need not define
-it. Implementations may declare ``__implements_version__`` to state the version they were
+Every protocol carries ``__protocol_version__`` (a semantic version string). Its metaclass
+serves it, so it is *not* a protocol member, not even of a sub-protocol you derive:
+implementations need not define it. Implementations may declare ``__implements_version__`` to state the version they were
 written against; :mod:`execproto.conformance` compares the two.
 """
 
@@ -40,7 +40,7 @@ from typing import Any
 
 from typing_extensions import Protocol, runtime_checkable
 
-from execproto._versions import set_protocol_version
+from execproto._versions import VersionedProtocolMeta, set_protocol_version
 from execproto.models import TaskStepResult
 
 __all__ = [
@@ -53,7 +53,7 @@ __all__ = [
 
 
 @runtime_checkable
-class IToolProvider(Protocol):
+class IToolProvider(Protocol, metaclass=VersionedProtocolMeta):
     """Finds tools by name.
 
     An implementation must guarantee:
@@ -83,7 +83,7 @@ class IToolProvider(Protocol):
 
 
 @runtime_checkable
-class IToolExecutor(Protocol):
+class IToolExecutor(Protocol, metaclass=VersionedProtocolMeta):
     """Runs one operation of one tool, synchronously or asynchronously.
 
     An implementation must guarantee:
@@ -127,7 +127,7 @@ class IToolExecutor(Protocol):
 
 
 @runtime_checkable
-class ICacheProvider(Protocol):
+class ICacheProvider(Protocol, metaclass=VersionedProtocolMeta):
     """Caches operation results under keys that capture their whole context.
 
     An implementation must guarantee:
@@ -170,7 +170,7 @@ class ICacheProvider(Protocol):
 
 
 @runtime_checkable
-class IOperationExecutor(Protocol):
+class IOperationExecutor(Protocol, metaclass=VersionedProtocolMeta):
     """Runs operations named ``"tool.operation"``: one, a batch, a sequence, in parallel.
 
     An implementation must guarantee:
@@ -226,7 +226,7 @@ class IOperationExecutor(Protocol):
 
 
 @runtime_checkable
-class ExecutionInterface(Protocol):
+class ExecutionInterface(Protocol, metaclass=VersionedProtocolMeta):
     """The unified execution interface: operations and named tasks, through plugin engines.
 
     An implementation must guarantee what :class:`IOperationExecutor` guarantees for

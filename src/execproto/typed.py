@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from typing_extensions import Protocol, Self, runtime_checkable
 
-from execproto._versions import set_protocol_version
+from execproto._versions import VersionedProtocolMeta, set_protocol_version
 
 __all__ = [
     "IAsyncCacheProvider",
@@ -43,7 +43,7 @@ V = TypeVar("V")
 
 
 @runtime_checkable
-class ITypedToolProvider(Protocol[T_co]):
+class ITypedToolProvider(Protocol[T_co], metaclass=VersionedProtocolMeta):
     """An :class:`~execproto.protocols.IToolProvider` whose tools are of type ``T_co``.
 
     Same guarantees as the untyped interface: thread safe, ``has_tool(name)`` exactly when
@@ -66,7 +66,7 @@ class ITypedToolProvider(Protocol[T_co]):
 
 
 @runtime_checkable
-class ITypedToolExecutor(Protocol[T_contra, R_co]):
+class ITypedToolExecutor(Protocol[T_contra, R_co], metaclass=VersionedProtocolMeta):
     """An :class:`~execproto.protocols.IToolExecutor` for tools ``T_contra`` giving ``R_co``.
 
     Unlike the ``Any``-typed interface, a checker rejects an implementation whose
@@ -94,7 +94,7 @@ class ITypedToolExecutor(Protocol[T_contra, R_co]):
 
 
 @runtime_checkable
-class ITypedCacheProvider(Protocol[V]):
+class ITypedCacheProvider(Protocol[V], metaclass=VersionedProtocolMeta):
     """An :class:`~execproto.protocols.ICacheProvider` holding values of type ``V``.
 
     Invariant in ``V``: a cache of ``int`` is neither a cache of ``object`` (it would be
@@ -130,7 +130,7 @@ class ITypedCacheProvider(Protocol[V]):
 
 
 @runtime_checkable
-class ITypedOperationExecutor(Protocol[T_co]):
+class ITypedOperationExecutor(Protocol[T_co], metaclass=VersionedProtocolMeta):
     """An operation executor whose operations produce ``T_co``.
 
     Same guarantees as :class:`~execproto.protocols.IOperationExecutor`: results in input
@@ -156,7 +156,7 @@ class ITypedOperationExecutor(Protocol[T_co]):
 
 
 @runtime_checkable
-class IAsyncCacheProvider(Protocol):
+class IAsyncCacheProvider(Protocol, metaclass=VersionedProtocolMeta):
     """The asynchronous twin of :class:`~execproto.protocols.ICacheProvider`.
 
     For caches whose storage is across a network (Redis): lookups are awaited instead of
@@ -193,7 +193,7 @@ class IAsyncCacheProvider(Protocol):
 
 
 @runtime_checkable
-class VersionedInterface(Protocol):
+class VersionedInterface(Protocol, metaclass=VersionedProtocolMeta):
     """An implementation that states the interface version it implements (seed helper).
 
     ``version`` and ``get_version()`` must agree and be a semantic version string
@@ -213,7 +213,7 @@ class VersionedInterface(Protocol):
 
 
 @runtime_checkable
-class IAsyncContextExecutor(Protocol):
+class IAsyncContextExecutor(Protocol, metaclass=VersionedProtocolMeta):
     """An executor used as ``async with`` that holds resources while it is open (seed).
 
     An implementation must guarantee that ``__aenter__`` acquires everything
