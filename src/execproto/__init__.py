@@ -9,6 +9,17 @@ implementations. This module only re-exports public names.
 from __future__ import annotations
 
 from execproto.cache import CacheStats, MemoryCacheProvider, SupportsAsyncLookup, SupportsLookup
+from execproto.conformance import (
+    ConformanceReport,
+    Problem,
+    ProblemKind,
+    check,
+    check_version,
+    clear_cache,
+    conforms,
+    ensure,
+    implements,
+)
 from execproto.context import ExecutionContext, current_context, execution_context
 from execproto.engine import ExecutionEngine, available_engines, load_engine
 from execproto.errors import (
@@ -53,6 +64,7 @@ __all__ = [
     "CacheKeyError",
     "CacheStats",
     "ConformanceError",
+    "ConformanceReport",
     "EngineNotFoundError",
     "ErrorCode",
     "ExecutionContext",
@@ -79,6 +91,8 @@ __all__ = [
     "OperationItem",
     "OperationNotFoundError",
     "OperationTimeoutError",
+    "Problem",
+    "ProblemKind",
     "ReferenceResolutionError",
     "RetryExhaustedError",
     "SupportsAsyncLookup",
@@ -91,9 +105,15 @@ __all__ = [
     "VersionedInterface",
     "available_engines",
     "canonical_bytes",
+    "check",
+    "check_version",
+    "clear_cache",
+    "conforms",
     "current_context",
+    "ensure",
     "execution_context",
     "failure_status",
+    "implements",
     "load_engine",
     "make_cache_key",
     "monitor_execution",
