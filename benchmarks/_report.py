@@ -168,10 +168,13 @@ def _md_ns(value: float) -> str:
 def format_markdown(data: dict[str, Any]) -> str:
     """Return a run's JSON data (see :func:`to_json`) as the Markdown tables of BENCHMARKS.md."""
     info = data["machine"]
+    load = info["load_average"]
+    load_text = " / ".join(f"{value:.1f}" for value in load) if load else "unknown"
     lines = [
-        f"Run of {data['date']}, profile `{data['profile']}`: {info['python']} on {info['cpu_model']}, "
-        f"{info['usable_cpus']} usable of {info['cpu_count']} CPUs, {info['memory']} RAM, {info['system']}; "
-        f"load average at the start {info['load_average']}.",
+        f"Run finished {data['date']}, profile `{data['profile']}`: {info['python']} on "
+        f"{info['cpu_model']}, {info['usable_cpus']} usable of {info['cpu_count']} CPUs, "
+        f"{info['memory']} RAM, {info['system']}; load average (1 / 5 / 15 min) when it "
+        f"finished {load_text}.",
     ]
     section = ""
     for row in data["rows"]:
