@@ -7,6 +7,10 @@ as with ``python -m``). The module provides its tools in one of two ways, tried 
    :class:`~execproto.registry.ToolRegistry` to register its tools into;
 2. a module attribute ``registry``: any :class:`~execproto.protocols.IToolProvider`.
 
+**MCP servers.** ``--mcp NAME=COMMAND`` (repeatable) starts an MCP server as a subprocess
+and registers its tools as the tool *NAME*: a plan calls ``NAME.tool_name`` (see
+:mod:`execproto.mcp_tools`; needs the ``mcp`` extra). ``--tools`` may then be left out.
+
 Operations run through a :class:`~execproto.executor.ToolExecutor` (default retry policy,
 so idempotent operations are retried on transient errors) and an
 :class:`~execproto.engine.ExecutionEngine` (``--engine``, default ``local``).
@@ -36,6 +40,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO, cast
@@ -64,9 +69,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("plan", type=Path, help="the plan: a JSON file (see docs for the format)")
     parser.add_argument(
         "--tools",
-        required=True,
         metavar="MODULE",
         help="module providing register(registry) or a module-level 'registry'",
+    )
+    parser.add_argument(
+        "--mcp",
+        action="append",
+        default=[],
+        metavar="NAME=COMMAND",
+        help="start an MCP server with COMMAND and call its tools as NAME.tool (repeatable)",
     )
     parser.add_argument("--json", action="store_true", help="print step results as JSON")
     parser.add_argument("--engine", default="local", help="execution engine (default: local)")
@@ -91,7 +102,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the plan described by *args*; return the exit code."""
     try:
         mode, stop_on_failure, operations = load_plan(args.plan)
-        provider = load_tools(args.tools)
+        mcp_servers = [_parse_mcp(option) for option in args.mcp]
+        if args.tools is None and not mcp_servers:
+            raise PlanError("no tools: pass --tools MODULE, --mcp NAME=COMMAND, or both")
+        provider = ToolRegistry() if args.tools is None else load_tools(args.tools)
         if args.max_concurrency < 1:
             raise PlanError(f"--max-concurrency must be >= 1, got {args.max_concurrency}")
         steps = asyncio.run(
@@ -105,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
                 task=args.task,
                 max_concurrency=args.max_concurrency,
                 progress=not args.quiet,
+                mcp_servers=mcp_servers,
             )
         )
     except (PlanError, EngineNotFoundError) as err:
@@ -217,8 +232,71 @@ async def _execute(
     task: str,
     max_concurrency: int,
     progress: bool,
+    mcp_servers: Sequence[tuple[str, Any]] = (),
 ) -> list[TaskStepResult]:
     registry = provider if isinstance(provider, ToolRegistry) else None
+    async with AsyncExitStack() as stack:
+        if mcp_servers:
+            if registry is None:
+                raise PlanError(
+                    "--mcp needs a tools module with register(registry) (its 'registry' is a "
+                    f"{type(provider).__name__}, which cannot take the MCP servers' tools)"
+                )
+            await _connect_mcp(stack, registry, mcp_servers)
+        return await _run_plan(
+            provider,
+            registry,
+            operations,
+            mode=mode,
+            stop_on_failure=stop_on_failure,
+            engine=engine,
+            user=user,
+            task=task,
+            max_concurrency=max_concurrency,
+            progress=progress,
+        )
+
+
+def _parse_mcp(option: str) -> tuple[str, Any]:
+    try:
+        from execproto.mcp_tools import parse_mcp_option
+    except ImportError as err:
+        raise PlanError(f"--mcp {option}: {err}") from err
+    try:
+        return parse_mcp_option(option)
+    except ValueError as err:
+        raise PlanError(f"--mcp: {err}") from err
+
+
+async def _connect_mcp(
+    stack: AsyncExitStack, registry: ToolRegistry, servers: Sequence[tuple[str, Any]]
+) -> None:
+    from execproto.mcp_tools import MCPToolProvider
+
+    mcp = await stack.enter_async_context(MCPToolProvider())
+    for name, parameters in servers:
+        if registry.has_tool(name):
+            raise PlanError(f"--mcp {name}=...: the tools module already registers {name!r}")
+        try:
+            tool = await mcp.connect(name, parameters)
+        except Exception as err:
+            raise PlanError(str(err)) from err
+        registry.register(name, tool)
+
+
+async def _run_plan(
+    provider: IToolProvider,
+    registry: ToolRegistry | None,
+    operations: list[dict[str, Any]],
+    *,
+    mode: str,
+    stop_on_failure: bool,
+    engine: str,
+    user: str,
+    task: str,
+    max_concurrency: int,
+    progress: bool,
+) -> list[TaskStepResult]:
     with ToolExecutor(registry) as tool_executor:
         async with ExecutionEngine(
             provider, tool_executor, engine=engine, max_concurrency=max_concurrency
