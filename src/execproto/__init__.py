@@ -37,6 +37,7 @@ from execproto.errors import (
     ToolNotFoundError,
     failure_status,
 )
+from execproto.executor import ExecutionMonitor, RetryPolicy, ToolExecutor
 from execproto.keys import KeyFunction, canonical_bytes, make_cache_key
 from execproto.models import ErrorCode, OperationItem, TaskItem, TaskStatus, TaskStepResult
 from execproto.monitoring import MetricsCollector, Monitor, monitor_execution
@@ -47,6 +48,15 @@ from execproto.protocols import (
     IOperationExecutor,
     IToolExecutor,
     IToolProvider,
+)
+from execproto.registry import (
+    DiscoveryResult,
+    OperationInfo,
+    OperationPolicy,
+    ToolRegistry,
+    list_operations,
+    operation,
+    resolve_operation,
 )
 from execproto.typed import (
     IAsyncCacheProvider,
@@ -65,12 +75,14 @@ __all__ = [
     "CacheStats",
     "ConformanceError",
     "ConformanceReport",
+    "DiscoveryResult",
     "EngineNotFoundError",
     "ErrorCode",
     "ExecutionContext",
     "ExecutionEngine",
     "ExecutionError",
     "ExecutionInterface",
+    "ExecutionMonitor",
     "IAsyncCacheProvider",
     "IAsyncContextExecutor",
     "ICacheProvider",
@@ -88,20 +100,25 @@ __all__ = [
     "Monitor",
     "OperationCancelledError",
     "OperationExecutor",
+    "OperationInfo",
     "OperationItem",
     "OperationNotFoundError",
+    "OperationPolicy",
     "OperationTimeoutError",
     "Problem",
     "ProblemKind",
     "ReferenceResolutionError",
     "RetryExhaustedError",
+    "RetryPolicy",
     "SupportsAsyncLookup",
     "SupportsLookup",
     "TaskItem",
     "TaskNotFoundError",
     "TaskStatus",
     "TaskStepResult",
+    "ToolExecutor",
     "ToolNotFoundError",
+    "ToolRegistry",
     "VersionedInterface",
     "available_engines",
     "canonical_bytes",
@@ -114,9 +131,12 @@ __all__ = [
     "execution_context",
     "failure_status",
     "implements",
+    "list_operations",
     "load_engine",
     "make_cache_key",
     "monitor_execution",
+    "operation",
     "parse_operation_spec",
+    "resolve_operation",
     "validate_plan",
 ]
