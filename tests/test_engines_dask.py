@@ -375,6 +375,16 @@ async def test_workers_share_results_through_a_redis_cache(client: Client, tmp_p
     assert 1 == len((tmp_path / "runs").read_text().split()), "computed more than once"
 
 
+def test_the_engine_keeps_a_bounded_number_of_tools_shipped(inprocess_client: Client) -> None:
+    def shipped_tools() -> int:
+        return sum(1 for key in inprocess_client.refcount if str(key).startswith("Maths-"))
+
+    with DaskEngine(ToolRegistry(), ToolExecutor(), client=inprocess_client) as dask_engine:
+        for value in range(140):
+            assert value == dask_engine.execute(Maths(), "add", a=value, b=0)
+        assert 128 == shipped_tools()
+
+
 # -- the contract suites, on an in-process cluster -------------------------------------------
 
 

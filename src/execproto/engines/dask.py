@@ -21,7 +21,8 @@ What a caller must know:
   one of its operations (``scatter``, broadcast to the workers), and the workers run *that
   copy*: changes made to the tool afterwards, and changes the operations make to the
   workers' copies, are not seen on the other side (call :meth:`DaskEngine.forget_tools` to
-  ship afresh). Tools must be picklable (cloudpickle); one that is not (it holds a lock, a
+  ship afresh). The engine keeps the 128 most recently used tools shipped; a tool object
+  made per call is shipped per call. Tools must be picklable (cloudpickle); one that is not (it holds a lock, a
   socket, an open file) fails the operation with a :class:`TypeError` naming the tool.
   Operations run on the workers through a tool executor: *worker_executor* (a picklable
   zero-argument factory, called once per worker process, e.g. ``ToolExecutor`` or
@@ -63,6 +64,7 @@ import importlib
 import inspect
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, cast
@@ -84,6 +86,10 @@ _cloudpickle: Any = importlib.import_module("cloudpickle")
 
 #: A picklable zero-argument callable that builds the tool executor of one worker process.
 WorkerExecutorFactory = Callable[[], IToolExecutor]
+
+# Tools shipped per engine, least recently used dropped first: callers that build a new
+# tool object per call must not pin every copy on the cluster.
+_MAX_SHIPPED = 128
 
 # Per worker process: the executors built from factories, by engine token. A worker serves
 # every engine that uses it, so the token keeps two engines' executors apart.
@@ -261,7 +267,7 @@ class DaskEngine:
             None if worker_executor is None else _ExecutorRef(uuid.uuid4().hex, worker_executor)
         )
         # id(tool) -> (tool, its scattered future). The tool is kept so its id is not reused.
-        self._shipped: dict[int, tuple[object, Any]] = {}
+        self._shipped: OrderedDict[int, tuple[object, Any]] = OrderedDict()
 
     # -- the cluster ----------------------------------------------------------------------
 
@@ -284,13 +290,8 @@ class DaskEngine:
                     self._client = _distributed.Client(self._cluster)
             return cast("Client", self._client)
 
-    def _ship(self, value: object, what: str) -> Any:
-        """Scatter *value* to the workers once; return its future. Blocking."""
-        key = id(value)
-        with self._lock:
-            shipped = self._shipped.get(key)
-        if shipped is not None:
-            return shipped[1]
+    def _scatter(self, value: object, what: str) -> Any:
+        """Send *value* to every worker; return its future. Blocking."""
         client: Any = self.client
         try:
             [future] = client.scatter([value], hash=False, broadcast=True)
@@ -301,20 +302,45 @@ class DaskEngine:
                 f"keep locks, sockets and open files out of its state (create them lazily), "
                 f"or run it with the local engine"
             ) from err
+        return future
+
+    def _ship(self, tool: object, what: str) -> Any:
+        """Return the future of *tool* on the workers, scattering it on first use."""
+        key = id(tool)
         with self._lock:
-            shipped = self._shipped.setdefault(key, (value, future))
+            shipped = self._shipped.get(key)
+            if shipped is not None:
+                self._shipped.move_to_end(key)
+                return shipped[1]
+        future = self._scatter(tool, what)
+        evicted: list[Any] = []
+        with self._lock:
+            shipped = self._shipped.setdefault(key, (tool, future))
+            while len(self._shipped) > _MAX_SHIPPED:
+                evicted.append(self._shipped.popitem(last=False)[1][1])
         if shipped[1] is not future:
-            future.release()
+            evicted.append(future)
+        for stale in evicted:
+            # Tasks already submitted keep their dependency alive on the scheduler.
+            stale.release()
         return shipped[1]
 
     def _source(self) -> object:
+        """What tells a worker its tool executor: an _ExecutorRef or the shipped executor."""
         if self._executor_source is not None:
             return self._executor_source
-        return self._ship(
+        future = self._scatter(
             self._tool_executor,
             f"the tool executor (pass worker_executor=ToolExecutor or another picklable "
             f"factory instead of shipping {type(self._tool_executor).__name__})",
         )
+        with self._lock:
+            first = self._executor_source is None
+            if first:
+                self._executor_source = future
+        if not first:
+            future.release()  # another caller shipped it meanwhile
+        return self._executor_source
 
     def _ready(self, tool: object) -> bool:
         """Whether submitting an operation of *tool* needs no scatter first."""
@@ -324,14 +350,12 @@ class DaskEngine:
             except LookupError:
                 return True  # _submit raises the lookup error itself, without waiting
         with self._lock:
-            shipped = self._shipped
-            executor_ready = self._executor_source is not None or id(self._tool_executor) in shipped
-            return executor_ready and id(tool) in shipped
+            return self._executor_source is not None and id(tool) in self._shipped
 
     def forget_tools(self) -> None:
         """Release the workers' copies of tools; each is shipped afresh when next used."""
         with self._lock:
-            shipped, self._shipped = self._shipped, {}
+            shipped, self._shipped = self._shipped, OrderedDict()
         for _, future in shipped.values():
             future.release()
 
@@ -461,6 +485,9 @@ class DaskEngine:
             client: Any = self._client
             cluster: Any = self._cluster
             self._client = self._cluster = None
+            executor, self._executor_source = self._executor_source, None
+        if executor is not None and not isinstance(executor, _ExecutorRef):
+            cast("Any", executor).release()
         if self._owns_client and client is not None:
             client.close()
         if cluster is not None:
