@@ -20,6 +20,7 @@ distributed = pytest.importorskip("distributed", reason="the dask extra is not i
 import importlib.metadata  # noqa: E402
 import uuid  # noqa: E402
 
+import dask  # noqa: E402
 from distributed import Client, Event, LocalCluster  # noqa: E402
 
 from execproto import engine as engine_module  # noqa: E402
@@ -267,6 +268,34 @@ async def test_a_killed_worker_reruns_the_operation_elsewhere(
     assert first_pid != result
     assert [first_pid, result] == pids, "at-least-once: the operation ran twice"
     await asyncio.to_thread(client.wait_for_workers, 2, _WAIT)
+
+
+@pytest.mark.slow
+async def test_with_no_allowed_failures_a_killed_worker_fails_the_step(tmp_path: Path) -> None:
+    blocking = Blocking(tmp_path, f"killed-{tmp_path.name}")
+    registry = ToolRegistry({"blocking": blocking})
+    # The scheduler reads allowed-failures when it starts: 0 means no rerun after a crash.
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as local,
+        Client(local) as own_client,
+        DaskEngine(
+            registry, ToolExecutor(), client=own_client, worker_executor=ToolExecutor
+        ) as dask_engine,
+    ):
+        run = asyncio.ensure_future(
+            OperationExecutor(registry, dask_engine).execute_parallel_operations(
+                [{"operation": "blocking.wait"}]
+            )
+        )
+        [pid] = await _started(tmp_path, 1)
+        os.kill(pid, signal.SIGKILL)
+        [step] = await asyncio.wait_for(run, _WAIT)
+    assert (TaskStatus.FAILED, ErrorCode.EXECUTION_ERROR) == (step.status, step.error_code)
+    assert (step.error_message or "").startswith("KilledWorker"), step.error_message
+    assert [pid] == await _started(tmp_path, 1), "ran again although no failure was allowed"
 
 
 async def test_run_task_runs_a_task_function_on_a_worker(engine: DaskEngine) -> None:
