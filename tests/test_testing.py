@@ -422,6 +422,27 @@ def test_operation_contract_fails_a_broken_executor(
         assert_only_failure(pytester, textwrap.dedent(broken) + OPERATIONS, test_name)
 
 
+def test_dependency_checks_fail_an_executor_that_ignores_depends_on(
+    pytester: pytest.Pytester,
+) -> None:
+    source = """
+    class TestBroken(OperationExecutorContract):
+        supports_dependencies = True
+
+        def make_operation_executor(self, tools):
+            return Broken(DictToolProvider(tools))
+
+    class Broken(GatherOperationExecutor):
+        async def execute_operation(self, operation_spec, params):
+            return await super().execute_operation(operation_spec, params)
+    """
+    for test_name in (
+        "test_dependencies_run_before_their_dependants",
+        "test_dependants_of_a_failure_are_skipped",
+    ):
+        assert_only_failure(pytester, source, test_name)
+
+
 def test_reference_checks_fail_an_executor_that_passes_references_literally(
     pytester: pytest.Pytester,
 ) -> None:

@@ -60,6 +60,7 @@ class TestMemoryCacheProvider(CacheProviderContract):
 class TestOperationExecutor(OperationExecutorContract):
     concurrency_limit = CONCURRENCY_LIMIT
     supports_result_references = True
+    supports_dependencies = True
 
     def make_operation_executor(self, tools: Mapping[str, Any]) -> OperationExecutor:
         return OperationExecutor(

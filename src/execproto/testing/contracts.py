@@ -734,12 +734,15 @@ class OperationExecutorContract(_Contract):
     Implement :meth:`make_operation_executor`; the executor must run the tools it is given
     under the given names (``"calc.add"`` runs ``tools["calc"].add``). Declare
     ``concurrency_limit`` (the most operations the executor runs at once in batch and
-    parallel modes) to check that it is honoured, and ``supports_result_references = True``
-    to check ``"$result[N].path"`` references in sequences.
+    parallel modes) to check that it is honoured, ``supports_result_references = True``
+    to check ``"$result[N].path"`` references in sequences, and ``supports_dependencies =
+    True`` to check items with ``id``/``depends_on`` in parallel runs (an item starts after
+    the items it depends on; it is skipped, never run, when one of them failed).
     """
 
     concurrency_limit: ClassVar[int | None] = None
     supports_result_references: ClassVar[bool] = False
+    supports_dependencies: ClassVar[bool] = False
 
     def make_operation_executor(self, tools: Mapping[str, Any]) -> Any:
         """Return a new operation executor that runs *tools* (name to tool object).
@@ -1004,6 +1007,53 @@ class OperationExecutorContract(_Contract):
                 steps[1].error_code,
             ), reference
             assert ["echo"] == calc.calls, f"{reference}: the tool was called"
+
+    def _require_dependencies(self) -> None:
+        if not self.supports_dependencies:
+            pytest.skip("set supports_dependencies = True to check id/depends_on plans")
+
+    def test_dependencies_run_before_their_dependants(self) -> None:
+        self._require_dependencies()
+        executor, _, probe = self._build()
+        plan = [
+            {
+                "id": "last",
+                "depends_on": ["middle"],
+                "operation": "probe.hold",
+                "params": {"value": "last"},
+            },
+            {
+                "id": "middle",
+                "depends_on": ["first"],
+                "operation": "probe.hold",
+                "params": {"value": "middle"},
+            },
+            {"id": "first", "operation": "probe.hold", "params": {"value": "first", "yields": 5}},
+        ]
+        with self._using(executor):
+            steps = self.run(_awaited(executor.execute_parallel_operations(plan)))
+        assert ["first", "middle", "last"] == probe.started
+        assert ["last", "middle", "first"] == [step.result for step in steps]
+
+    def test_dependants_of_a_failure_are_skipped(self) -> None:
+        self._require_dependencies()
+        executor, calc, _ = self._build()
+        plan = [
+            {"id": "broken", "operation": "calc.fail", "params": {"message": "boom"}},
+            {
+                "id": "after",
+                "depends_on": ["broken"],
+                "operation": "calc.add",
+                "params": {"a": 1, "b": 1},
+            },
+            {"id": "free", "operation": "calc.multiply", "params": {"a": 2, "b": 2}},
+        ]
+        with self._using(executor):
+            steps = self.run(_awaited(executor.execute_parallel_operations(plan)))
+        assert 3 == len(steps)
+        assert "add" not in calc.calls, "a dependant of a failed item ran"
+        assert [False, False, True] == [step.completed for step in steps]
+        assert 4 == steps[2].result
 
 
 class _PlainToolExecutor:
