@@ -3,6 +3,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# requirements-dev.txt pins the checkers for the main interpreter; requirements-test.txt is
+# what `make unit` needs on any supported Python.
+REQUIREMENTS ?= requirements-dev.txt
+PYTEST_ARGS ?=
 PYRIGHT_VERSION := 1.1.414
 PYRIGHT := $(VENV)/pyright/node_modules/.bin/pyright
 STAMP := $(VENV)/.installed
@@ -11,12 +15,12 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements-dev.txt Makefile
-	$(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q -U pip && $(PY) -m pip install -q -e '.[all]' -r requirements-dev.txt && npm install --silent --no-save --no-package-lock --prefix $(VENV)/pyright pyright@$(PYRIGHT_VERSION) && touch $@
+$(STAMP): pyproject.toml $(REQUIREMENTS) Makefile
+	$(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q -U pip && $(PY) -m pip install -q -e '.[all]' -r $(REQUIREMENTS) && npm install --silent --no-save --no-package-lock --prefix $(VENV)/pyright pyright@$(PYRIGHT_VERSION) && touch $@
 
 test: unit typecheck lint
 
-unit: install ; $(PY) -m pytest
+unit: install ; $(PY) -m pytest $(PYTEST_ARGS)
 
 typecheck: install ; $(PY) -m mypy && PATH=$(VENV)/bin:$$PATH $(PYRIGHT) && PATH=$(VENV)/bin:$$PATH $(PYRIGHT) --verifytypes execproto --ignoreexternal && $(PY) typecheck/run.py --pyright $(PYRIGHT)
 

@@ -197,6 +197,7 @@ def _pyright() -> str | None:
     return str(bundled) if bundled.exists() else None
 
 
+@pytest.mark.typecheck
 @pytest.mark.slow
 def test_static_runs_mypy_and_pyright_side_by_side(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch

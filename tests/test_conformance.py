@@ -519,6 +519,7 @@ def _pyright() -> str | None:
     return str(bundled) if bundled.exists() else None
 
 
+@pytest.mark.typecheck
 @pytest.mark.slow
 def test_implements_is_enforced_statically_by_mypy_and_pyright(tmp_path: Path) -> None:
     source = tmp_path / "snippet.py"

@@ -128,6 +128,7 @@ def test_compare_reports_an_error_on_a_line_without_expectation(tmp_path: Path) 
 
 
 @pytest.mark.slow
+@pytest.mark.typecheck
 def test_checkers_agree_with_every_expectation_of_the_repository_suite(pyright: str) -> None:
     outcome = _run(SUITE, pyright)
     assert [] == outcome.problems
@@ -138,6 +139,7 @@ def test_checkers_agree_with_every_expectation_of_the_repository_suite(pyright: 
 
 
 @pytest.mark.slow
+@pytest.mark.typecheck
 def test_checkers_catch_a_conforming_fail_case_a_wrong_code_a_wrong_member_and_a_stray_error(
     tmp_path: Path, pyright: str
 ) -> None:
@@ -211,6 +213,7 @@ MUTATIONS = {
 
 
 @pytest.mark.slow
+@pytest.mark.typecheck
 def test_checkers_fail_the_suite_when_protocol_signatures_in_src_are_broken(
     tmp_path: Path, pyright: str
 ) -> None:
