@@ -237,7 +237,9 @@ def test_reset_forgets_every_recorded_call() -> None:
 
     collector.reset()
 
-    expected = MetricsSnapshot(bucket_bounds=DEFAULT_BUCKETS, operations={}, error_types={})
+    expected = MetricsSnapshot(
+        bucket_bounds=DEFAULT_BUCKETS, operations={}, error_types={}, outcomes={}
+    )
     assert expected == collector.snapshot()
 
 
@@ -349,11 +351,17 @@ def _shape(value: object) -> object:
 _DURATIONS = (0.00005, 0.0003, 0.002, 0.004, 0.02, 0.2, 0.7, 3.0, 20.0, 400.0)
 
 
+_OUTCOMES = ("completed", "failed E003", "cancelled E004", "timed_out E002")
+
+
 def _fill(collector: MetricsCollector, calls: int, *, unique_names: bool) -> None:
     error = ToolFailure()
     for index in range(calls):
         name = f"tool.op{index}" if unique_names else f"tool.op{index % 5}"
         collector.record(name, _DURATIONS[index % 10], error if index % 7 == 0 else None)
+        outcome = f"failed E{index}" if unique_names else _OUTCOMES[index % 4]
+        collector.record_outcome(f"tool.op{index % 5}", outcome)
+        collector.record_outcome(name, "completed")
 
 
 @pytest.mark.parametrize("unique_names", [False, True], ids=["five-names", "hostile-names"])
@@ -490,7 +498,7 @@ def test_format_summary_prints_a_header_and_one_line_per_operation() -> None:
 
 
 def test_format_summary_of_an_empty_snapshot_is_the_header_only() -> None:
-    snapshot = MetricsSnapshot(bucket_bounds=(1.0,), operations={}, error_types={})
+    snapshot = MetricsSnapshot(bucket_bounds=(1.0,), operations={}, error_types={}, outcomes={})
 
     assert 1 == len(format_summary(snapshot).splitlines())
 

@@ -11,6 +11,20 @@ Span shape (GenAI semantic conventions, "execute tool" span)::
     execproto.tool.operation = operation name     (the convention has no field for it)
     on failure: error.type = qualified exception class name, status ERROR
     opt-in only: gen_ai.tool.call.arguments, gen_ai.tool.call.result, the exception message
+
+A plan run is one composite operation, so it gets the conventions' "invoke workflow" span,
+the parent of its steps' tool spans::
+
+    name   invoke_workflow                        kind INTERNAL
+    gen_ai.operation.name = "invoke_workflow"
+    execproto.plan.mode = sequence | parallel | dag | batch
+    execproto.plan.steps = number of items
+    at the end: execproto.plan.steps.completed, execproto.plan.steps.failed (not completed)
+    when a step did not complete: status ERROR ("k of n steps did not complete")
+    when the run raised (cancelled): also error.type = qualified exception class name
+
+A plan has no name of its own, so ``gen_ai.workflow.name`` (conditionally required "when
+available") is left out and the span name is the bare operation name.
 """
 
 from __future__ import annotations
@@ -25,7 +39,11 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
-__all__ = ["ToolSpans"]
+__all__ = ["SpanHandle", "ToolSpans"]
+
+#: What :meth:`ToolSpans.start` and :meth:`ToolSpans.start_plan` return: the span and the
+#: token that restores the context it was made current in.
+SpanHandle = tuple[Span, Token[Context]]
 
 _INSTRUMENTATION_NAME = "execproto"
 # The serialised arguments or result of one call can be arbitrarily large; a span attribute
@@ -66,7 +84,7 @@ class ToolSpans:
         operation_name: str,
         call_id: str | None,
         arguments: Mapping[str, Any] | None,
-    ) -> tuple[Span, Token[Context]]:
+    ) -> SpanHandle:
         """Start the span, make it current, and return what :meth:`end` needs."""
         attributes: dict[str, str] = {
             "gen_ai.operation.name": "execute_tool",
@@ -90,7 +108,7 @@ class ToolSpans:
 
     def end(
         self,
-        handle: tuple[Span, Token[Context]],
+        handle: SpanHandle,
         error: BaseException | None,
         error_type: str | None,
         result: object,
@@ -111,6 +129,50 @@ class ToolSpans:
                         span.set_status(Status(StatusCode.ERROR, error_type))
                 elif self._capture_content and has_result:
                     span.set_attribute("gen_ai.tool.call.result", _to_json(result))
+            span.end()
+        finally:
+            otel_context.detach(token)
+
+    def start_plan(self, mode: str, steps: int) -> SpanHandle:
+        """Start the span of one plan run, make it current, and return what :meth:`end_plan` needs."""
+        span = self._tracer.start_span(
+            "invoke_workflow",
+            kind=SpanKind.INTERNAL,
+            attributes={
+                "gen_ai.operation.name": "invoke_workflow",
+                "execproto.plan.mode": mode,
+                "execproto.plan.steps": steps,
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        )
+        token = otel_context.attach(trace.set_span_in_context(span))
+        return span, token
+
+    def end_plan(
+        self,
+        handle: SpanHandle,
+        error: BaseException | None,
+        error_type: str | None,
+        completed: int,
+        failed: int,
+    ) -> None:
+        """Put the step totals and outcome on the plan span, end it, restore the context."""
+        span, token = handle
+        try:
+            if span.is_recording():
+                span.set_attribute("execproto.plan.steps.completed", completed)
+                span.set_attribute("execproto.plan.steps.failed", failed)
+                if error is not None and error_type is not None:
+                    span.set_attribute("error.type", error_type)
+                    span.set_status(Status(StatusCode.ERROR, error_type))
+                elif failed:
+                    # The run returned normally: its failed steps are results, not an error
+                    # of the run, so no error.type; the status still flags the trace.
+                    total = completed + failed
+                    span.set_status(
+                        Status(StatusCode.ERROR, f"{failed} of {total} steps did not complete")
+                    )
             span.end()
         finally:
             otel_context.detach(token)

@@ -65,6 +65,7 @@ from execproto.errors import (
     TaskNotFoundError,
 )
 from execproto.models import TaskStepResult
+from execproto.monitoring import Monitor
 
 # One limiter implementation for operations and tasks; private to execproto, not to a module.
 from execproto.operations import (
@@ -184,10 +185,19 @@ class ExecutionEngine:
     Use as ``async with`` (or call :meth:`aclose`) to release engines that hold resources
     (a Dask cluster).
 
+    *monitor* (an :class:`~execproto.monitoring.Monitor`) is handed to every operation
+    executor the engine builds, whatever its engine, so each plan run is one
+    ``invoke_workflow`` span and its steps are counted by outcome. The engine does not
+    reach into *tool_executor*: build the :class:`~execproto.executor.ToolExecutor` with the
+    same monitor for the ``execute_tool`` spans and call metrics (with the ``local`` engine
+    they nest under the plan span). Named tasks are not tracked; wrap them with
+    :func:`~execproto.monitoring.monitor_execution` (``metrics=monitor.metrics``) if needed.
+
     Raises:
         EngineNotFoundError: no engine named *engine* is installed.
         ConformanceError: *tool_provider* or *tool_executor* does not conform.
         ValueError: *max_concurrency* is not a positive int.
+        TypeError: *monitor* is not a :class:`~execproto.monitoring.Monitor`.
     """
 
     def __init__(
@@ -198,12 +208,16 @@ class ExecutionEngine:
         engine: str = _LOCAL,
         engine_options: Mapping[str, Any] | None = None,
         max_concurrency: int = 10,
+        monitor: Monitor | None = None,
     ) -> None:
-        # Built first: it validates the provider, the executor and the limit.
-        probe = OperationExecutor(tool_provider, tool_executor, max_concurrency=max_concurrency)
+        # Built first: it validates the provider, the executor, the limit and the monitor.
+        probe = OperationExecutor(
+            tool_provider, tool_executor, max_concurrency=max_concurrency, monitor=monitor
+        )
         self._provider = tool_provider
         self._tool_executor = tool_executor
         self._max_concurrency = max_concurrency
+        self._monitor = monitor
         self._lock = threading.Lock()
         self._registered: dict[str, IToolExecutor] = {}
         self._operation_executors: dict[str, OperationExecutor] = {}
@@ -221,6 +235,11 @@ class ExecutionEngine:
     def engine(self) -> str:
         """The name of the engine operations run through by default."""
         return self._engine
+
+    @property
+    def monitor(self) -> Monitor | None:
+        """The monitor handed to every operation executor of this engine, if any."""
+        return self._monitor
 
     def engine_names(self) -> list[str]:
         """Return every engine name usable here: registered executors and installed engines."""
@@ -258,7 +277,10 @@ class ExecutionEngine:
                 )
             self._registered[executor_type] = executor
             self._operation_executors[executor_type] = OperationExecutor(
-                self._provider, executor, max_concurrency=self._max_concurrency
+                self._provider,
+                executor,
+                max_concurrency=self._max_concurrency,
+                monitor=self._monitor,
             )
 
     def register_task(self, name: str, fn: TaskFunction, *, replace: bool = False) -> None:
@@ -307,7 +329,10 @@ class ExecutionEngine:
                 pass
             else:
                 existing = self._operation_executors[name] = OperationExecutor(
-                    self._provider, built, max_concurrency=self._max_concurrency
+                    self._provider,
+                    built,
+                    max_concurrency=self._max_concurrency,
+                    monitor=self._monitor,
                 )
                 if built is not self._tool_executor:
                     self._owned.append(built)

@@ -26,6 +26,7 @@ results are never recorded unless :class:`Monitor` is built with ``capture_conte
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import itertools
@@ -33,7 +34,8 @@ import math
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from contextvars import ContextVar
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, cast, overload
 
@@ -42,10 +44,9 @@ from typing_extensions import ParamSpec, TypedDict
 if TYPE_CHECKING:
     from contextvars import Token
 
-    from opentelemetry.context import Context
-    from opentelemetry.trace import Span, TracerProvider
+    from opentelemetry.trace import TracerProvider
 
-    from execproto._otel import ToolSpans
+    from execproto._otel import SpanHandle, ToolSpans
 
 __all__ = [
     "DEFAULT_BUCKETS",
@@ -56,11 +57,14 @@ __all__ = [
     "OperationSnapshot",
     "OperationSummary",
     "TrackedCall",
+    "TrackedPlan",
     "UsageReport",
     "default_metrics",
     "format_summary",
     "monitor_execution",
+    "outcome_label",
     "summarize",
+    "tool_call_id",
 ]
 
 P = ParamSpec("P")
@@ -98,6 +102,15 @@ OVERFLOW_KEY: Final = "<other>"
 
 _INF: Final = math.inf
 
+# Distinct outcomes of one operation's steps come from a handful of statuses and error codes;
+# the cap only guards the public record_outcome against arbitrary labels.
+_MAX_OUTCOMES_PER_OPERATION: Final = 32
+
+# The id of the tool call about to be executed, for the next Monitor.track that is given none.
+# Set by tool_call_id() and by OperationExecutor (the plan item's id), so that a call id
+# reaches the span without a parameter in the IToolExecutor protocol.
+_tool_call_id: ContextVar[str | None] = ContextVar("execproto_tool_call_id", default=None)
+
 
 class OperationSnapshot(TypedDict):
     """Counters of one operation in a :class:`MetricsSnapshot`; durations are in seconds.
@@ -118,12 +131,15 @@ class MetricsSnapshot(TypedDict):
     """A copy of everything a :class:`MetricsCollector` holds, as plain data.
 
     ``operations`` is keyed by operation (sorted); ``error_types`` counts failures by the
-    qualified class name of the exception (``"ValueError"``, ``"mypkg.errors.Boom"``).
+    qualified class name of the exception (``"ValueError"``, ``"mypkg.errors.Boom"``);
+    ``outcomes`` counts plan steps by operation and outcome (see :func:`outcome_label`), as
+    recorded by :meth:`MetricsCollector.record_outcome`.
     """
 
     bucket_bounds: tuple[float, ...]
     operations: dict[str, OperationSnapshot]
     error_types: dict[str, int]
+    outcomes: dict[str, dict[str, int]]
 
 
 class UsageReport(TypedDict):
@@ -212,6 +228,9 @@ class MetricsCollector:
     further keys, or keys longer than *max_key_length* characters, are counted under
     :data:`OVERFLOW_KEY`. Choose keys of low cardinality (``"tool.operation"``, never ids).
 
+    Besides calls, it counts the *outcomes* of plan steps (:meth:`record_outcome`), under the
+    same limit on operation keys and at most 32 outcome labels per operation.
+
     Raises:
         ValueError: *buckets* is empty, unsorted, or holds a bound that is not a positive
             finite number; a limit is not a positive int.
@@ -225,6 +244,7 @@ class MetricsCollector:
         "_max_key_length",
         "_max_operations",
         "_operations",
+        "_outcomes",
     )
 
     def __init__(
@@ -241,6 +261,7 @@ class MetricsCollector:
         self._max_key_length = _check_positive_int("max_key_length", max_key_length)
         self._operations: dict[str, _OperationStats] = {}
         self._error_types: dict[str, int] = {}
+        self._outcomes: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -282,6 +303,30 @@ class MetricsCollector:
                     error_type = OVERFLOW_KEY
                 types[error_type] = types.get(error_type, 0) + 1
 
+    def record_outcome(self, operation: str, outcome: str) -> None:
+        """Count one plan step of *operation* that ended as *outcome*.
+
+        *outcome* is a short label, normally :func:`outcome_label` of a step's status and
+        error code (``"completed"``, ``"failed E003"``). Unlike :meth:`record`, this also
+        counts steps that never reached the tool (a bad reference, a skipped dependant), so
+        the two tables together tell calls from steps.
+        """
+        with self._lock:
+            self._add_outcome(operation, outcome, 1)
+
+    def _add_outcome(self, operation: str, outcome: str, count: int) -> None:
+        # Called with the lock held.
+        outcomes = self._outcomes.get(operation)
+        if outcomes is None:
+            if len(self._outcomes) >= self._max_operations or len(operation) > self._max_key_length:
+                operation = OVERFLOW_KEY
+            outcomes = self._outcomes.setdefault(operation, {})
+        if outcome not in outcomes and (
+            len(outcomes) >= _MAX_OUTCOMES_PER_OPERATION or len(outcome) > self._max_key_length
+        ):
+            outcome = OVERFLOW_KEY
+        outcomes[outcome] = outcomes.get(outcome, 0) + count
+
     def _new_operation(self, operation: str) -> _OperationStats:
         # Called with the lock held.
         if len(self._operations) >= self._max_operations or len(operation) > self._max_key_length:
@@ -308,8 +353,14 @@ class MetricsCollector:
                 for key, stats in sorted(self._operations.items())
             }
             error_types = dict(sorted(self._error_types.items()))
+            outcomes = {
+                key: dict(sorted(counts.items())) for key, counts in sorted(self._outcomes.items())
+            }
         return MetricsSnapshot(
-            bucket_bounds=self._bounds, operations=operations, error_types=error_types
+            bucket_bounds=self._bounds,
+            operations=operations,
+            error_types=error_types,
+            outcomes=outcomes,
         )
 
     def get_usage_report(self) -> UsageReport:
@@ -370,12 +421,16 @@ class MetricsCollector:
                 if key not in types and len(types) >= self._max_error_types:
                     key = OVERFLOW_KEY
                 types[key] = types.get(key, 0) + count
+            for key, counts in snapshot["outcomes"].items():
+                for outcome, count in counts.items():
+                    self._add_outcome(key, outcome, count)
 
     def reset(self) -> None:
-        """Forget every recorded call."""
+        """Forget every recorded call and outcome."""
         with self._lock:
             self._operations.clear()
             self._error_types.clear()
+            self._outcomes.clear()
 
 
 _default_metrics: MetricsCollector | None = None
@@ -484,6 +539,44 @@ def _wrap(
 _NO_RESULT: Final = object()
 
 
+@contextlib.contextmanager
+def tool_call_id(call_id: str) -> Generator[None, None, None]:
+    """Give the next tool execution tracked in this context the call id *call_id*.
+
+    For callers that hold the id a model gave a tool call (``call_abc123``) but run the tool
+    through an executor whose protocol has no parameter for it::
+
+        with tool_call_id(call.id):
+            result = await executor.execute_async(tool, call.name, **call.arguments)
+
+    The first :meth:`Monitor.track` inside the block that is given no *call_id* of its own
+    puts it on its span as ``gen_ai.tool.call.id``; tool executions nested inside that one
+    do not inherit it. :class:`~execproto.operations.OperationExecutor` does this for every
+    plan item, with the item's ``id`` (or its index).
+
+    Raises:
+        TypeError: *call_id* is not a non-empty str.
+    """
+    if not isinstance(call_id, str) or not call_id:  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(
+            f"call_id must be a non-empty str, got {call_id!r} of type {type(call_id).__name__}"
+        )
+    token = _tool_call_id.set(call_id)
+    try:
+        yield
+    finally:
+        _tool_call_id.reset(token)
+
+
+def outcome_label(status: str, error_code: str | None) -> str:
+    """Return the outcome under which a plan step is counted: ``"completed"``, ``"failed E003"``.
+
+    *status* and *error_code* are the string values of a step result's
+    :class:`~execproto.models.TaskStatus` and :class:`~execproto.models.ErrorCode`.
+    """
+    return status if error_code is None else f"{status} {error_code}"
+
+
 class TrackedCall:
     """One tracked tool execution: the context manager :meth:`Monitor.track` returns.
 
@@ -494,6 +587,7 @@ class TrackedCall:
     __slots__ = (
         "_arguments",
         "_call_id",
+        "_call_id_token",
         "_handle",
         "_metrics",
         "_operation_name",
@@ -518,7 +612,8 @@ class TrackedCall:
         self._operation_name = operation_name
         self._call_id = call_id
         self._arguments = arguments
-        self._handle: tuple[Span, Token[Context]] | None = None
+        self._handle: SpanHandle | None = None
+        self._call_id_token: Token[str | None] | None = None
         self._result: object = _NO_RESULT
         self._start = 0.0
 
@@ -527,6 +622,13 @@ class TrackedCall:
         self._result = result
 
     def __enter__(self) -> TrackedCall:
+        context_call_id = _tool_call_id.get()
+        if context_call_id is not None:
+            # Taken, not just read: a tool that runs other tools inside this block must not
+            # hand the same id on to them.
+            self._call_id_token = _tool_call_id.set(None)
+            if self._call_id is None:
+                self._call_id = context_call_id
         if self._spans is not None:
             self._handle = self._spans.start(
                 self._tool_name, self._operation_name, self._call_id, self._arguments
@@ -541,13 +643,18 @@ class TrackedCall:
         traceback: TracebackType | None,
     ) -> None:
         duration = time.perf_counter() - self._start
-        self._metrics.record(f"{self._tool_name}.{self._operation_name}", duration, exc)
-        if self._spans is not None and self._handle is not None:
-            error_type = None if exc is None else _error_type(type(exc))
-            handle, self._handle = self._handle, None
-            result = self._result
-            has_result = result is not _NO_RESULT
-            self._spans.end(handle, exc, error_type, result if has_result else None, has_result)
+        try:
+            self._metrics.record(f"{self._tool_name}.{self._operation_name}", duration, exc)
+            if self._spans is not None and self._handle is not None:
+                error_type = None if exc is None else _error_type(type(exc))
+                handle, self._handle = self._handle, None
+                result = self._result
+                has_result = result is not _NO_RESULT
+                self._spans.end(handle, exc, error_type, result if has_result else None, has_result)
+        finally:
+            if self._call_id_token is not None:
+                token, self._call_id_token = self._call_id_token, None
+                _tool_call_id.reset(token)
 
     async def __aenter__(self) -> TrackedCall:
         return self.__enter__()
@@ -559,6 +666,63 @@ class TrackedCall:
         traceback: TracebackType | None,
     ) -> None:
         self.__exit__(exc_type, exc, traceback)
+
+
+class TrackedPlan:
+    """One tracked plan run: the context manager :meth:`Monitor.track_plan` returns.
+
+    Use it once, with ``with``, around the whole run; call :meth:`record_step` once per step
+    result. With tracing on, the plan span is current inside the block, so the tool spans
+    of its steps (and of tasks created inside it) become its children. On exit the span
+    gets the step totals and ends; an exception is never suppressed.
+    """
+
+    __slots__ = ("_completed", "_failed", "_handle", "_metrics", "_mode", "_spans", "_steps")
+
+    def __init__(
+        self, metrics: MetricsCollector, spans: ToolSpans | None, mode: str, steps: int
+    ) -> None:
+        self._metrics = metrics
+        self._spans = spans
+        self._mode = mode
+        self._steps = steps
+        self._completed = 0
+        self._failed = 0
+        self._handle: SpanHandle | None = None
+
+    @property
+    def completed(self) -> int:
+        """How many recorded steps completed."""
+        return self._completed
+
+    @property
+    def failed(self) -> int:
+        """How many recorded steps did not complete (failed, timed out, cancelled, skipped)."""
+        return self._failed
+
+    def record_step(self, operation: str, status: str, error_code: str | None) -> None:
+        """Count one finished step of *operation* by its *status* and *error_code* values."""
+        self._metrics.record_outcome(operation, outcome_label(status, error_code))
+        if status == "completed":
+            self._completed += 1
+        else:
+            self._failed += 1
+
+    def __enter__(self) -> TrackedPlan:
+        if self._spans is not None:
+            self._handle = self._spans.start_plan(self._mode, self._steps)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._spans is not None and self._handle is not None:
+            handle, self._handle = self._handle, None
+            error_type = None if exc is None else _error_type(type(exc))
+            self._spans.end_plan(handle, exc, error_type, self._completed, self._failed)
 
 
 class Monitor:
@@ -639,6 +803,18 @@ class Monitor:
             self._metrics, self._spans, tool_name, operation_name, call_id, arguments
         )
 
+    def track_plan(self, mode: str, steps: int) -> TrackedPlan:
+        """Return a context manager that tracks one run of a plan of *steps* items.
+
+        *mode* says how the plan runs (``"sequence"``, ``"parallel"``, ``"dag"``,
+        ``"batch"``). With tracing on, the run gets one ``invoke_workflow`` span (the GenAI
+        conventions' span for a composite operation) that the steps' ``execute_tool`` spans
+        nest under; steps are counted into :attr:`metrics` by outcome
+        (:meth:`TrackedPlan.record_step`). It opens no ``execute_tool`` span itself: that is
+        the tool executor's :meth:`track`.
+        """
+        return TrackedPlan(self._metrics, self._spans, mode, steps)
+
 
 def _quantile(stats: OperationSnapshot, bounds: tuple[float, ...], q: float) -> float:
     count = stats["count"]
@@ -684,10 +860,24 @@ def _milliseconds(seconds: float) -> str:
     return f"{seconds * 1000:.3f}"
 
 
+def _render(lines: list[tuple[str, ...]], text_columns: int = 1) -> list[str]:
+    # Text columns are aligned left, numbers right.
+    widths = [max(len(line[column]) for line in lines) for column in range(len(lines[0]))]
+    return [
+        "  ".join(
+            cell.ljust(width) if column < text_columns else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        for line in lines
+    ]
+
+
 def format_summary(snapshot: MetricsSnapshot) -> str:
     """Return *snapshot* as a plain-text table, one line per operation, durations in ms.
 
-    This is what ``execproto run --metrics`` prints after the step table.
+    Tool calls come first (calls, errors, latencies); when plan steps were recorded, a
+    second table follows with one line per operation and step outcome. This is what
+    ``execproto run --metrics`` prints after the step table.
     """
     header = ("operation", "calls", "errors", "err%", "mean ms", "p50 ms", "p95 ms", "max ms")
     lines: list[tuple[str, ...]] = [header]
@@ -704,12 +894,11 @@ def format_summary(snapshot: MetricsSnapshot) -> str:
                 _milliseconds(row["max_seconds"]),
             )
         )
-    widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
-    rendered = [
-        "  ".join(
-            cell.ljust(width) if column == 0 else cell.rjust(width)
-            for column, (cell, width) in enumerate(zip(line, widths, strict=True))
-        ).rstrip()
-        for line in lines
-    ]
+    rendered = _render(lines)
+    outcomes = snapshot["outcomes"]
+    if outcomes:
+        steps: list[tuple[str, ...]] = [("operation", "step outcome", "steps")]
+        for operation, counts in outcomes.items():
+            steps.extend((operation, outcome, str(count)) for outcome, count in counts.items())
+        rendered += ["", *_render(steps, text_columns=2)]
     return "\n".join(rendered)

@@ -95,6 +95,23 @@ reported to ``on_step`` as ``cancelled`` (E004) before the error propagates.
 
 Sequence and DAG runs happen inside :func:`execproto.context.execution_context` for the
 given user and task, so caches and metrics of the tool executor are scoped to them.
+
+**Monitoring.** Built with ``monitor=`` (an :class:`execproto.monitoring.Monitor`, normally
+the same one the tool executor was given), the executor records what only it knows; the
+tool executor's monitor still records each tool execution (its ``execute_tool`` span and
+call metrics), so nothing is counted or traced twice:
+
+* each run of a plan (sequence, parallel, DAG, batch; not :meth:`~OperationExecutor.
+  execute_operation`, which is one tool execution) gets one ``invoke_workflow`` span, the
+  parent of its steps' ``execute_tool`` spans, with the mode, the number of steps and, at
+  the end, how many completed (see :mod:`execproto._otel` for the attributes);
+* every step is counted by operation and outcome (``"completed"``, ``"failed E003"``,
+  ``"cancelled E004"``), including steps that never reached the tool;
+* each item's ``id`` (or, without one, its index as a string) becomes the
+  ``gen_ai.tool.call.id`` of its tool span, through :func:`execproto.monitoring.tool_call_id`'s
+  context variable, so any tool executor that tracks with that monitor picks it up.
+
+Without a monitor none of this costs anything: no span, no context variable, no counter.
 """
 
 from __future__ import annotations
@@ -121,6 +138,11 @@ from execproto.errors import (
     failure_status,
 )
 from execproto.models import ErrorCode, TaskStatus, TaskStepResult
+from execproto.monitoring import (
+    Monitor,
+    TrackedPlan,
+    _tool_call_id,  # pyright: ignore[reportPrivateUsage]
+)
 from execproto.protocols import IToolExecutor, IToolProvider
 
 __all__ = [
@@ -638,12 +660,16 @@ class OperationExecutor:
     An executor may be used from several event loops (each gets its own semaphore) but a
     run belongs to the loop that started it.
 
+    *monitor* traces each plan run and counts its steps by outcome (see "Monitoring" in the
+    module documentation); give the tool executor the same monitor for the tool spans.
+
     Raises:
         ConformanceError: *tool_provider* or *tool_executor* does not conform.
         ValueError: *max_concurrency* is not a positive int.
+        TypeError: *monitor* is not an :class:`~execproto.monitoring.Monitor`.
     """
 
-    __slots__ = ("_limiter", "_provider", "_tool_executor")
+    __slots__ = ("_limiter", "_monitor", "_provider", "_tool_executor")
 
     def __init__(
         self,
@@ -651,6 +677,7 @@ class OperationExecutor:
         tool_executor: IToolExecutor,
         *,
         max_concurrency: int = 10,
+        monitor: Monitor | None = None,
     ) -> None:
         from execproto.errors import ConformanceError
 
@@ -673,9 +700,15 @@ class OperationExecutor:
                 f"max_concurrency must be an int >= 1, got {max_concurrency!r} of type "
                 f"{type(max_concurrency).__name__}"
             )
+        if monitor is not None and not isinstance(monitor, Monitor):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(
+                f"monitor must be an execproto.monitoring.Monitor or None, got {monitor!r} of "
+                f"type {type(monitor).__name__}"
+            )
         self._provider = tool_provider
         self._tool_executor = tool_executor
         self._limiter = _Limiter(max_concurrency)
+        self._monitor = monitor
 
     @property
     def max_concurrency(self) -> int:
@@ -691,6 +724,11 @@ class OperationExecutor:
     def tool_executor(self) -> IToolExecutor:
         """The executor (engine) each operation is run with."""
         return self._tool_executor
+
+    @property
+    def monitor(self) -> Monitor | None:
+        """The monitor plan runs are traced and counted with, if any."""
+        return self._monitor
 
     def __repr__(self) -> str:
         return (
@@ -739,6 +777,16 @@ class OperationExecutor:
             )
         return await self._call(tool_name, operation_name, params)
 
+    async def _call_item(self, item: _Item, params: Mapping[str, Any]) -> Any:
+        """Run *item* with *params*; with a monitor, under the item's tool call id."""
+        if self._monitor is None:
+            return await self._call(item.tool_name, item.operation_name, params)
+        token = _tool_call_id.set(item.id if item.id is not None else str(item.index))
+        try:
+            return await self._call(item.tool_name, item.operation_name, params)
+        finally:
+            _tool_call_id.reset(token)
+
     async def _step(self, item: _Item, lookup: Callable[[int, str], Any]) -> TaskStepResult:
         """Run one item and return its step result; only cancellation propagates."""
         start = time.perf_counter()
@@ -748,7 +796,7 @@ class OperationExecutor:
             params = item.params or {}
             if _contains_reference(params):
                 params = _resolve(dict(params), lookup)
-            result = await self._call(item.tool_name, item.operation_name, params)
+            result = await self._call_item(item, params)
         except asyncio.CancelledError:
             raise
         except Exception as err:
@@ -789,6 +837,7 @@ class OperationExecutor:
         items = self._items(operations)
         results: list[Any] = [None] * len(items)
         pending = iter(items)
+        plan: TrackedPlan | None = None
 
         async def worker() -> None:
             for item in pending:
@@ -798,15 +847,20 @@ class OperationExecutor:
                     params = item.params or {}
                     if _contains_reference(params):
                         params = _resolve(dict(params), _no_references)
-                    results[item.index] = await self._call(
-                        item.tool_name, item.operation_name, params
-                    )
+                    results[item.index] = await self._call_item(item, params)
                 except asyncio.CancelledError:
                     raise
                 except Exception as err:
                     results[item.index] = err
+                if plan is not None:
+                    _record_batch_item(plan, item, results[item.index])
 
-        await self._workers(len(items), worker)
+        if self._monitor is None:
+            await self._workers(len(items), worker)
+            return results
+        with self._monitor.track_plan("batch", len(items)) as tracked:
+            plan = tracked  # the workers count each item into it as it finishes
+            await self._workers(len(items), worker)
         return results
 
     async def execute_parallel_operations(
@@ -826,6 +880,15 @@ class OperationExecutor:
             asyncio.CancelledError: the awaiting task was cancelled (see module docs).
         """
         items = self._items(operations)
+        if self._monitor is not None:
+            mode = "dag" if _is_graph(items) else "parallel"
+            with self._monitor.track_plan(mode, len(items)) as plan:
+                return await self._run_graph(
+                    items,
+                    stop_on_failure=stop_on_failure,
+                    save=None,
+                    on_step=_recording(plan, on_step),
+                )
         return await self._run_graph(
             items,
             stop_on_failure=stop_on_failure,
@@ -858,12 +921,29 @@ class OperationExecutor:
         items = self._items(operations)
         save = _saver(save_callback, user_id, task_id)
         with execution_context(user_id=user_id, task_id=task_id):
+            if self._monitor is not None:
+                return await self._run_monitored(items, stop_on_failure, save, on_step)
             if _is_graph(items):
                 return await self._run_graph(
                     items, stop_on_failure=stop_on_failure, save=save, on_step=on_step
                 )
             return await self._run_sequence(
                 items, stop_on_failure=stop_on_failure, save=save, on_step=on_step
+            )
+
+    async def _run_monitored(
+        self,
+        items: list[_Item],
+        stop_on_failure: bool,
+        save: _Save | None,
+        on_step: StepCallback | None,
+    ) -> list[TaskStepResult]:
+        assert self._monitor is not None
+        graph = _is_graph(items)
+        with self._monitor.track_plan("dag" if graph else "sequence", len(items)) as plan:
+            run = self._run_graph if graph else self._run_sequence
+            return await run(
+                items, stop_on_failure=stop_on_failure, save=save, on_step=_recording(plan, on_step)
             )
 
     @staticmethod
@@ -1071,6 +1151,28 @@ class OperationExecutor:
                     on_step(item.index, result)
             final.append(result)
         return final
+
+
+def _recording(plan: TrackedPlan, on_step: StepCallback | None) -> StepCallback:
+    """Return an ``on_step`` that counts each step into *plan*, then calls *on_step*."""
+
+    def record(index: int, step: TaskStepResult) -> None:
+        code = step.error_code
+        plan.record_step(step.step, step.status.value, None if code is None else code.value)
+        if on_step is not None:
+            on_step(index, step)
+
+    return record
+
+
+def _record_batch_item(plan: TrackedPlan, item: _Item, outcome: object) -> None:
+    # A batch keeps the seed's results (a value or the exception), so the step outcome is
+    # derived here the way a step result would carry it.
+    if isinstance(outcome, BaseException):
+        status, code = failure_status(outcome)
+        plan.record_step(item.spec, status.value, code.value)
+    else:
+        plan.record_step(item.spec, TaskStatus.COMPLETED.value, None)
 
 
 def _completed_result(step: TaskStepResult, target: int, reference: str) -> Any:
