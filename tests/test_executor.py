@@ -430,6 +430,52 @@ def test_annotations_that_cannot_be_resolved_leave_the_others_validated(
     assert 3 == executor.execute(Tool(), "run", item=Local(), count="3")
 
 
+@pytest.mark.parametrize("path", ["sync", "async"])
+def test_values_of_exactly_the_annotated_type_pass_and_near_misses_are_converted(
+    executor: ToolExecutor, path: str
+) -> None:
+    class Kinds:
+        def kinds(self, n: int, x: float, s: str, flag: bool) -> list[object]:
+            return [n, x, s, flag]
+
+    class Text(str):
+        pass
+
+    text = "a string long enough not to be interned by accident"
+    exact = call(executor, path, Kinds(), "kinds", n=2**70, x=float("inf"), s=text, flag=False)
+    near = call(executor, path, Kinds(), "kinds", n=True, x=2, s=Text("t"), flag=1)
+
+    assert [2**70, float("inf"), text, False] == exact
+    assert text is exact[2]
+    assert [(1, int), (2.0, float), ("t", str), (True, bool)] == [(v, type(v)) for v in near]
+    with pytest.raises(InvalidOperationError, match=r"parameter 'n'.*got 2.5 of type float"):
+        call(executor, path, Kinds(), "kinds", n=2.5, x=1.0, s="s", flag=True)
+
+
+def test_static_and_class_method_operations_bind_like_attribute_access(
+    executor: ToolExecutor,
+) -> None:
+    class Binding:
+        @staticmethod
+        def static(a: int) -> int:
+            return a
+
+        @classmethod
+        def klass(cls, a: int) -> tuple[str, int]:
+            return cls.__name__, a
+
+        def method(self, a: int, /, *rest: int) -> tuple[bool, int]:
+            return isinstance(self, Binding), a
+
+    tool = Binding()
+
+    assert 1 == executor.execute(tool, "static", a=1)
+    assert ("Binding", 2) == asyncio.run(executor.execute_async(tool, "klass", a=2))
+    assert 4 == executor.execute(tool, "static", a="4")
+    with pytest.raises(InvalidOperationError, match="positional"):
+        executor.execute(tool, "method", a=3)
+
+
 def test_type_validation_can_be_switched_off() -> None:
     with ToolExecutor(validate_types=False) as executor:
         assert "22" == executor.execute(Calculator(), "add", a="2", b="2")
@@ -721,6 +767,22 @@ def test_exhausted_retries_raise_retry_exhausted_chained_from_the_last_error(
     assert isinstance(error.__cause__, Flaky)
     assert "failure 3" == str(error.__cause__)
     assert repr(error.__cause__) in str(error)
+
+
+@pytest.mark.parametrize("name", ["get", "get_async"])
+async def test_exhausted_retries_from_execute_async_are_chained_like_from_execute(
+    name: str,
+) -> None:
+    policy, delays = no_sleep_policy(max_attempts=3)
+    tool = Service(failures=10)
+    with ToolExecutor(retry=policy) as executor, pytest.raises(RetryExhaustedError) as caught:
+        await executor.execute_async(tool, name, key="k")
+
+    assert 3 == caught.value.attempts
+    assert 3 == tool.calls
+    assert [0.1, 0.2] == delays
+    assert "failure 3" == str(caught.value.__cause__)
+    assert caught.value.__cause__ is caught.value.__context__
 
 
 def test_a_non_retryable_error_after_a_retry_ends_the_attempts_as_exhausted() -> None:

@@ -181,28 +181,86 @@ class ExecutionMonitor(Protocol):
         ...
 
 
-@dataclass(slots=True)
 class _Call:
-    """One prepared call: resolved, validated, keyed. Shared by the sync and async paths."""
+    """One prepared call: resolved, validated, keyed. Shared by the sync and async paths.
 
-    label: str
-    info: OperationInfo
-    function: Callable[..., Any]
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-    timeout: float | None
-    retry: RetryPolicy
-    cache_key: str | None
+    ``function`` is the operation's plain function and ``args`` start with what it binds
+    to (the tool, or its class), so no bound method is made per call. ``direct`` means an
+    async operation without a timeout: it is awaited in the caller's coroutine, with no
+    task or wait around it. The tool's label is only needed for messages and monitors, so
+    it is found on first use.
+    """
+
+    __slots__ = (
+        "_label",
+        "_name_of",
+        "args",
+        "cache_key",
+        "direct",
+        "function",
+        "info",
+        "kwargs",
+        "retry",
+        "timeout",
+        "tool",
+    )
+
+    def __init__(
+        self,
+        tool: object,
+        label: str | None,
+        name_of: Callable[[object], str | None] | None,
+        info: OperationInfo,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        timeout: float | None,
+        retry: RetryPolicy,
+        cache_key: str | None,
+    ) -> None:
+        self.tool = tool
+        self._label = label
+        self._name_of = name_of
+        self.info = info
+        self.function = info.function
+        self.args = args
+        self.kwargs = kwargs
+        self.timeout = timeout
+        self.retry = retry
+        self.cache_key = cache_key
+        self.direct = info.is_async and timeout is None
+
+    @property
+    def label(self) -> str:
+        if self._label is None:
+            name = None if self._name_of is None else self._name_of(self.tool)
+            self._label = name or type(self.tool).__qualname__
+        return self._label
 
 
 class _Validator:
-    """Validates and converts the annotated parameters of one function with pydantic."""
+    """Validates and converts the annotated parameters of one function with pydantic.
 
-    __slots__ = ("adapter", "names")
+    ``exact`` holds the parameters annotated with a plain ``int``, ``float``, ``str`` or
+    ``bool``: a value of exactly that type is what pydantic would return unchanged, so such
+    values skip pydantic (whose call costs more than a cheap operation). ``names`` are all
+    the validated parameters.
+    """
 
-    def __init__(self, adapter: Any, names: frozenset[str]) -> None:
+    __slots__ = ("adapter", "exact", "names", "others")
+
+    def __init__(self, adapter: Any, fields: dict[str, Any]) -> None:
         self.adapter = adapter
-        self.names = names
+        self.names = frozenset(fields)
+        self.exact = tuple((name, hint) for name, hint in fields.items() if _is_exact(hint))
+        self.others = tuple(name for name, hint in fields.items() if not _is_exact(hint))
+
+
+def _is_exact(hint: object) -> bool:
+    # Types whose values pydantic (lax mode, default config) returns as they are when their
+    # type is exactly the annotation. Compared by identity: an Annotated hint may carry
+    # unhashable metadata, and bool for int, int for float or a subclass must still go
+    # through pydantic (checked per call with ``type(value) is hint``).
+    return hint is int or hint is float or hint is str or hint is bool
 
 
 class _Plan:
@@ -213,9 +271,22 @@ class _Plan:
     :meth:`inspect.Signature.bind`, which costs more than a whole cheap operation.
     """
 
-    __slots__ = ("defaults", "names", "required", "simple", "validator", "validator_built")
+    __slots__ = (
+        "caches",
+        "defaults",
+        "idempotent",
+        "names",
+        "required",
+        "simple",
+        "timeout",
+        "validator",
+        "validator_built",
+    )
 
     def __init__(self, info: OperationInfo) -> None:
+        self.caches = info.policy.caches
+        self.idempotent = info.policy.idempotent
+        self.timeout = info.policy.timeout
         keyword_kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
         parameters = info.signature.parameters.values()
         self.simple = all(parameter.kind in keyword_kinds for parameter in parameters)
@@ -235,6 +306,34 @@ class _Plan:
 # Per operation function, its plan. Weak keys: functions of collected classes go away.
 _plans: weakref.WeakKeyDictionary[Callable[..., Any], _Plan] = weakref.WeakKeyDictionary()
 _plans_lock = threading.Lock()
+
+_Resolved = tuple[OperationInfo, _Plan]
+# The per-call lookup: id(tool class) -> (weak reference to the class, {operation name:
+# (info, plan)}). A WeakKeyDictionary lookup is a Python-level call that builds a weak
+# reference; this is two C-level ones. Comparing the referent with the class guards
+# against a new class reusing a collected one's id before the callback removed the entry.
+_by_class: dict[int, tuple[weakref.ref[type], dict[str, _Resolved]]] = {}
+
+
+def _remember(cls: type, operation_name: str, resolved: _Resolved) -> None:
+    key = id(cls)
+
+    def forget(reference: weakref.ref[type]) -> None:
+        # No lock: the collector may run this in a thread that holds _plans_lock. A race
+        # with a new entry for a reused id at worst drops that entry (one more resolution).
+        entry = _by_class.get(key)
+        if entry is not None and entry[0] is reference:
+            _by_class.pop(key, None)
+
+    with _plans_lock:
+        entry = _by_class.get(key)
+        if entry is None or entry[0]() is not cls:
+            operations: dict[str, _Resolved] = {}
+            entry = (weakref.ref(cls, forget), operations)
+            _by_class[key] = entry
+        entry[1][operation_name] = resolved
+
+
 _pydantic_present: bool | None = None
 
 
@@ -285,7 +384,7 @@ def _build_validator(info: OperationInfo) -> _Validator | None:
         adapter = _adapter(info.name, fields) if fields else None
     if adapter is None:
         return None
-    return _Validator(adapter, frozenset(fields))
+    return _Validator(adapter, fields)
 
 
 def _resolved_hints(function: Callable[..., Any], names: list[str]) -> dict[str, Any]:
@@ -481,7 +580,21 @@ class ToolExecutor:
             Exception: whatever the operation raised, when it was attempted once.
         """
         call = self._prepare(tool, operation_name, params)
-        return await self._run_async_tracked(call)
+        if self._monitor is not None or call.cache_key is not None:
+            return await self._run_async_tracked(call)
+        # The common case inlined (no monitor, no cache): each coroutine layer between the
+        # caller and a cheap operation costs about as much as the operation.
+        try:
+            if call.direct:
+                return await call.function(*call.args, **call.kwargs)
+            return await self._attempt_async(call, 1)
+        except Exception as err:
+            delay = self._retry_delay(call, err, 1)
+            if delay is None:
+                raise
+        # Retried outside the except block, so the first error is not every later one's
+        # __context__.
+        return await self._retry_async(call, delay)
 
     def tool_identity(self, tool: object) -> str:
         """Return the name *tool* has in cache keys: stable across processes and runs.
@@ -565,9 +678,16 @@ class ToolExecutor:
     def _registered_name(self, tool: object) -> str | None:
         return None if self._name_of is None else self._name_of(tool)
 
+    def _label(self, tool: object, label: str | None) -> str:
+        if label is not None:
+            return label
+        return self._registered_name(tool) or type(tool).__qualname__
+
     def _prepare(self, tool: Any, operation_name: str, params: dict[str, Any]) -> _Call:
+        # The per-call path: one lookup of the (class, operation) plan, then branches.
         if self._closed:
             raise RuntimeError(f"{self!r} is closed; create a new executor")
+        label: str | None = None
         if isinstance(tool, str):
             if self._registry is None:
                 raise InvalidOperationError(
@@ -576,10 +696,21 @@ class ToolExecutor:
                 )
             label = tool
             tool = self._registry.get_tool(tool)
-        else:
-            label = self._registered_name(tool) or type(tool).__qualname__
-        function, info = resolve_operation(tool, operation_name, tool_label=label)
-        plan = _plan_for(info)
+        target: object = tool  # typed, for type(target); costs nothing, unlike cast()
+        cls = type(target)
+        # The lookup of _remember's map.
+        entry = _by_class.get(id(cls))
+        try:
+            resolved = (
+                entry[1].get(operation_name) if entry is not None and entry[0]() is cls else None
+            )
+        except TypeError:  # an unhashable name: resolve_operation explains the mistake
+            resolved = None
+        if resolved is None:
+            _, info = resolve_operation(tool, operation_name, tool_label=self._label(tool, label))
+            resolved = (info, _plan_for(info))
+            _remember(cls, operation_name, resolved)
+        info, plan = resolved
         bound: inspect.BoundArguments | None = None
         if plan.simple and params.keys() <= plan.names and plan.required <= params.keys():
             arguments = params  # a fresh dict: **params made it for this call
@@ -588,15 +719,17 @@ class ToolExecutor:
                 bound = info.signature.bind(**params)
             except TypeError as err:
                 raise InvalidOperationError(
-                    f"{label}.{info.name}{info.signature} cannot take the parameters "
-                    f"{sorted(params)!r}: {err}; pass exactly the parameters of its "
-                    f"signature, by keyword"
+                    f"{self._label(tool, label)}.{info.name}{info.signature} cannot take "
+                    f"the parameters {sorted(params)!r}: {err}; pass exactly the parameters "
+                    f"of its signature, by keyword"
                 ) from err
             arguments = bound.arguments
         if self._validate_types:
-            self._validate(label, info, plan, arguments)
+            validator = plan.validator if plan.validator_built else _validator_for(info, plan)
+            if validator is not None:
+                self._validate(tool, label, info, validator, arguments)
         cache_key = None
-        if self._cache is not None and info.policy.caches:
+        if plan.caches and self._cache is not None:
             # Defaults filled in: f(k) and f(k, limit=10) are one call when limit defaults
             # to 10.
             if bound is None:
@@ -605,23 +738,48 @@ class ToolExecutor:
                 bound.apply_defaults()
                 complete = dict(bound.arguments)
             cache_key = self._cache_key(tool, info, complete)
-        timeout = info.policy.timeout if info.policy.timeout is not None else self._timeout
-        retry = self._retry if info.policy.idempotent else _NEVER_RETRY
+        # The function is called unbound, with what it binds to first.
+        binding = info.binding
+        head: tuple[Any, ...] = (
+            (tool,) if binding == "method" else () if binding == "static" else (cls,)
+        )
         if bound is None:
-            args: tuple[Any, ...] = ()
+            args = head
             kwargs = arguments
         else:
-            args, kwargs = bound.args, bound.kwargs
-        return _Call(label, info, function, args, kwargs, timeout, retry, cache_key)
+            args, kwargs = head + bound.args, bound.kwargs
+        return _Call(
+            tool,
+            label,
+            self._name_of,
+            info,
+            args,
+            kwargs,
+            plan.timeout if plan.timeout is not None else self._timeout,
+            self._retry if plan.idempotent else _NEVER_RETRY,
+            cache_key,
+        )
 
     def _validate(
-        self, label: str, info: OperationInfo, plan: _Plan, arguments: dict[str, Any]
+        self,
+        tool: object,
+        label: str | None,
+        info: OperationInfo,
+        validator: _Validator,
+        arguments: dict[str, Any],
     ) -> None:
-        validator = _validator_for(info, plan)
-        if validator is None:
-            return
-        present = {name: arguments[name] for name in validator.names if name in arguments}
-        if not present:
+        present: dict[str, Any] | None = None
+        for name, hint in validator.exact:
+            if name in arguments and type(arguments[name]) is not hint:
+                if present is None:
+                    present = {}
+                present[name] = arguments[name]
+        for name in validator.others:
+            if name in arguments:
+                if present is None:
+                    present = {}
+                present[name] = arguments[name]
+        if present is None:
             return
         import pydantic
 
@@ -634,13 +792,16 @@ class ToolExecutor:
                 for problem in err.errors()
             )
             raise InvalidOperationError(
-                f"invalid parameters for {label}.{info.name}{info.signature}: {problems}"
+                f"invalid parameters for {self._label(tool, label)}.{info.name}"
+                f"{info.signature}: {problems}"
             ) from err
         except Exception as err:
             # An annotation pydantic accepted but cannot check at run time (isinstance
             # against a Protocol that is not runtime-checkable): the values go through as
             # given, as for an unannotated parameter.
-            _log.debug("type validation skipped for %s.%s: %r", label, info.name, err)
+            _log.debug(
+                "type validation skipped for %s.%s: %r", self._label(tool, label), info.name, err
+            )
             return
         arguments.update(converted)
 
@@ -734,22 +895,34 @@ class ToolExecutor:
             hit, value = await self._cache_get_async(call.cache_key)
             if hit:
                 return value
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                result = await self._attempt_async(call, attempt)
-                break
-            except Exception as err:
-                delay = self._retry_delay(call, err, attempt)
-                if delay is None:
-                    if attempt == 1:
-                        raise
-                    raise _exhausted(call, err, attempt) from err
-            await call.retry.async_sleep(delay)
+        try:
+            result = await self._attempt_async(call, 1)
+        except Exception as err:
+            delay = self._retry_delay(call, err, 1)
+            if delay is None:
+                raise
+            result = None
+        else:
+            delay = None
+        if delay is not None:
+            result = await self._retry_async(call, delay)
         if call.cache_key is not None:
             await self._cache_put_async(call.cache_key, result)
         return result
+
+    async def _retry_async(self, call: _Call, delay: float) -> Any:
+        # The first attempt failed with a retryable error and *delay* is the backoff.
+        attempt = 1
+        while True:
+            await call.retry.async_sleep(delay)
+            attempt += 1
+            try:
+                return await self._attempt_async(call, attempt)
+            except Exception as err:
+                next_delay = self._retry_delay(call, err, attempt)
+                if next_delay is None:
+                    raise _exhausted(call, err, attempt) from err
+                delay = next_delay
 
     async def _attempt_async(self, call: _Call, attempt: int) -> Any:
         if call.info.is_async:
@@ -758,7 +931,8 @@ class ToolExecutor:
                 return await coroutine
             return await self._wait(asyncio.ensure_future(coroutine), call, attempt)
         loop = asyncio.get_running_loop()
-        # run_in_executor does not carry the caller's contextvars into the thread by itself.
+        # What asyncio.to_thread does, in the executor's own pool: run_in_executor does
+        # not carry the caller's contextvars into the thread by itself.
         context = contextvars.copy_context()
         future = loop.run_in_executor(
             self._get_pool(),
