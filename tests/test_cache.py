@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sized
 from typing import Any
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -269,6 +269,32 @@ def test_nested_trees_are_copied_at_every_level(value: Any) -> None:
     _mutate_everything(cache.lookup("k")[1])
     _mutate_everything(value)
     assert (True, expected) == cache.lookup("k")
+
+
+_trees = st.recursive(
+    st.one_of(st.none(), st.integers(), st.text(max_size=4), st.floats(allow_nan=False)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(st.text(max_size=4), children, max_size=4),
+        st.lists(children, max_size=3).map(tuple),
+        st.sets(st.integers(), max_size=3),
+    ),
+    max_leaves=24,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_trees, st.integers(min_value=1, max_value=3))
+def test_reads_of_any_plain_tree_are_equal_and_independent(value: Any, reads: int) -> None:
+    # Trees with up to 32 containers get a copier made for their shape, bigger ones the
+    # generic tree copy: both must isolate every read from the stored value.
+    for tree in (value, [value] * 40):
+        cache = MemoryCacheProvider()
+        expected = copy.deepcopy(tree)
+        cache.add_to_cache("k", tree)
+        for _ in range(reads):
+            _mutate_everything(cache.lookup("k")[1])
+        assert (True, expected) == cache.lookup("k")
 
 
 def test_self_containing_values_are_copied() -> None:

@@ -28,7 +28,7 @@ import copy
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
@@ -158,6 +158,69 @@ def _copy_tree(value: Any) -> Any:
         # Set elements are hashable, hence immutable in a plain tree.
         return set(value)
     return value
+
+
+# A shaped copier holds one function per mutable container of its value: beyond this many,
+# the generic tree copy is used, so the copier never outweighs the value by much.
+_MAX_SHAPED_CONTAINERS = 32
+
+
+def _shaped_copier(value: Any) -> _Copier | None:
+    """Return a copier made for the shape of *value*, a plain tree the cache owns.
+
+    The cache never mutates what it stores, so the shape of a stored value (which
+    positions hold containers) is fixed: the copier copies each container with its C-level
+    ``copy`` and then replaces only the positions known to hold mutable containers, with
+    no type test per item. Returns None when the tree has too many containers.
+    """
+    budget = [_MAX_SHAPED_CONTAINERS]
+
+    def shape(node: Any) -> _Copier | None:
+        kind = cast("type[object]", type(node))
+        if kind in _IMMUTABLE_SCALARS or kind is frozenset:
+            return None  # frozensets of a plain tree hold hashable, immutable items
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise OverflowError
+        if kind is set:
+            return set[Any].copy
+        items: list[tuple[Any, Any]]
+        if kind is dict:
+            mapping: dict[Any, Any] = node
+            items = list(mapping.items())
+        else:
+            sequence: Sequence[Any] = node
+            items = list(enumerate(sequence))
+        children = tuple(
+            (position, copier) for position, item in items if (copier := shape(item)) is not None
+        )
+        if kind is tuple:
+            if not children:
+                return None
+
+            def copy_tuple(old: tuple[Any, ...]) -> tuple[Any, ...]:
+                new = list(old)
+                for position, copier in children:
+                    new[position] = copier(new[position])
+                return tuple(new)
+
+            return copy_tuple
+        shallow = _SHALLOW_COPIERS[kind]
+        if not children:
+            return shallow
+
+        def copy_container(old: Any) -> Any:
+            new = shallow(old)
+            for position, copier in children:
+                new[position] = copier(new[position])
+            return new
+
+        return copy_container
+
+    try:
+        return shape(value)
+    except OverflowError:
+        return None
 
 
 def _copier_for(value: Any) -> _Copier | None:
@@ -322,6 +385,9 @@ class MemoryCacheProvider:
                     f"refuses ({err}); do not cache it, or use copy_values=False if no "
                     f"caller mutates cached values"
                 ) from err
+            if copier is _copy_tree:
+                # Made from the cache's own copy, whose shape no one can change.
+                copier = _shaped_copier(value) or _copy_tree
         expires_at = None if self._ttl is None else self._clock() + self._ttl
         entry = _Entry(value, expires_at, copier)
         with self._lock:
