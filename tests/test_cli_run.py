@@ -245,3 +245,48 @@ def test_the_example_plan_runs_as_a_process() -> None:
     assert ["completed"] * 6 == [step["status"] for step in steps]
     assert 2 == steps[1]["result"]["call"]  # the first call failed and was retried
     assert "[6/6]" in completed.stderr
+
+
+def test_metrics_prints_the_per_operation_summary_after_the_step_table(
+    main: Any, tools: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = [*SEQUENCE, {"operation": "maths.fail"}]
+    code = main(["run", plan_file(tmp_path, plan), "--tools", tools(), "--metrics", "--quiet"])
+    lines = capsys.readouterr().out.splitlines()
+    assert 1 == code
+    table_end = lines.index("3/4 steps completed")
+    calls = lines.index(next(line for line in lines if line.startswith("operation ")))
+    assert table_end < calls
+    assert ["maths.add", "2", "0"] == lines[calls + 1].split()[:3]
+    assert ["maths.fail", "1", "1", "100.0"] == lines[calls + 2].split()[:4]
+    assert ["maths.table", "1", "0"] == lines[calls + 3].split()[:3]
+    outcomes = lines.index(next(line for line in lines if "step outcome" in line))
+    assert [
+        ["maths.add", "completed", "2"],
+        ["maths.fail", "failed", "E003", "1"],
+        ["maths.table", "completed", "1"],
+    ] == [line.split() for line in lines[outcomes + 1 :]]
+
+
+def test_metrics_with_json_wraps_steps_and_metrics_in_one_object(
+    main: Any, tools: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["run", plan_file(tmp_path, SEQUENCE), "--tools", tools(), "--json", "--quiet"]
+    code = main([*args, "--metrics"])
+    document = json.loads(capsys.readouterr().out)
+    assert 0 == code
+    assert [0, 1, 2] == [step["index"] for step in document["steps"]]
+    assert [("maths.add", 2, 0), ("maths.table", 1, 0)] == [
+        (row["operation"], row["count"], row["errors"]) for row in document["metrics"]["operations"]
+    ]
+    assert {"maths.add": {"completed": 2}, "maths.table": {"completed": 1}} == (
+        document["metrics"]["step_outcomes"]
+    )
+    assert {} == document["metrics"]["error_types"]
+
+
+def test_without_metrics_no_summary_is_printed(
+    main: Any, tools: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert 0 == main(["run", plan_file(tmp_path, SEQUENCE), "--tools", tools(), "--quiet"])
+    assert "step outcome" not in capsys.readouterr().out

@@ -27,6 +27,15 @@ explicitly and requires ids. The plan is validated before anything runs.
 (extra ``cli``), one plain line per finished step otherwise. The step table goes to stdout
 (``--json``: a JSON list of step results, each with its ``index`` and ``id``).
 
+**Metrics.** ``--metrics`` runs the plan under an :class:`~execproto.monitoring.Monitor` and
+prints its per-operation summary after the step table: tool calls (count, errors, latency
+percentiles) and steps by outcome. With ``--json`` the output becomes an object,
+``{"steps": [...], "metrics": {"operations": [...], "step_outcomes": {...},
+"error_types": {...}}}``. The monitor also traces the run (one ``invoke_workflow`` span, an
+``execute_tool`` span per tool execution) when ``opentelemetry-api`` is installed; the
+spans go to the global tracer provider, so they are exported only if the process installs
+one (for instance under ``opentelemetry-instrument``).
+
 Exit codes: 0 every step completed; 1 some step did not; 2 bad input (unreadable or
 malformed plan, tools that cannot be loaded, unknown engine).
 """
@@ -49,6 +58,7 @@ from execproto.engine import ExecutionEngine
 from execproto.errors import EngineNotFoundError, InvalidOperationError
 from execproto.executor import ToolExecutor
 from execproto.models import TaskStepResult
+from execproto.monitoring import MetricsSnapshot, Monitor, format_summary, summarize
 from execproto.operations import validate_plan
 from execproto.protocols import IToolProvider
 from execproto.registry import ToolRegistry
@@ -96,6 +106,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="start no further step after one fails (overrides the plan)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress output on stderr")
+    parser.add_argument(
+        "--metrics",
+        action="store_true",
+        help="print per-operation call and step metrics after the results",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         provider = ToolRegistry() if args.tools is None else load_tools(args.tools)
         if args.max_concurrency < 1:
             raise PlanError(f"--max-concurrency must be >= 1, got {args.max_concurrency}")
+        monitor = Monitor() if args.metrics else None
         steps = asyncio.run(
             _execute(
                 provider,
@@ -120,16 +136,20 @@ def run(args: argparse.Namespace) -> int:
                 max_concurrency=args.max_concurrency,
                 progress=not args.quiet,
                 mcp_servers=mcp_servers,
+                monitor=monitor,
             )
         )
     except (PlanError, EngineNotFoundError) as err:
         print(f"execproto run: {err}", file=sys.stderr)
         return 2
     ids = [item.get("id") for item in operations]
+    snapshot = None if monitor is None else monitor.metrics.snapshot()
     if args.json:
-        print(_as_json(steps, ids))
+        print(_as_json(steps, ids, snapshot))
     else:
         _print_table(steps, ids, sys.stdout)
+        if snapshot is not None:
+            print(f"\n{format_summary(snapshot)}")
     return 1 if any(step.failed for step in steps) else 0
 
 
@@ -233,6 +253,7 @@ async def _execute(
     max_concurrency: int,
     progress: bool,
     mcp_servers: Sequence[tuple[str, Any]] = (),
+    monitor: Monitor | None = None,
 ) -> list[TaskStepResult]:
     registry = provider if isinstance(provider, ToolRegistry) else None
     async with AsyncExitStack() as stack:
@@ -254,6 +275,7 @@ async def _execute(
             task=task,
             max_concurrency=max_concurrency,
             progress=progress,
+            monitor=monitor,
         )
 
 
@@ -296,10 +318,15 @@ async def _run_plan(
     task: str,
     max_concurrency: int,
     progress: bool,
+    monitor: Monitor | None,
 ) -> list[TaskStepResult]:
-    with ToolExecutor(registry) as tool_executor:
+    with ToolExecutor(registry, monitor=monitor) as tool_executor:
         async with ExecutionEngine(
-            provider, tool_executor, engine=engine, max_concurrency=max_concurrency
+            provider,
+            tool_executor,
+            engine=engine,
+            max_concurrency=max_concurrency,
+            monitor=monitor,
         ) as execution:
             with _progress(len(operations), operations, enabled=progress) as on_step:
                 if mode == "parallel":
@@ -442,10 +469,22 @@ def _print_table(steps: Sequence[TaskStepResult], ids: Sequence[object], out: Te
     print(f"{completed}/{len(steps)} steps completed", file=out)
 
 
-def _as_json(steps: Sequence[TaskStepResult], ids: Sequence[object]) -> str:
+def _as_json(
+    steps: Sequence[TaskStepResult], ids: Sequence[object], metrics: MetricsSnapshot | None = None
+) -> str:
     documents = [
         {"index": index, "id": item_id, **step.dict()}
         for index, (step, item_id) in enumerate(zip(steps, ids, strict=True))
     ]
+    output: object = documents
+    if metrics is not None:
+        output = {
+            "steps": documents,
+            "metrics": {
+                "operations": summarize(metrics),
+                "step_outcomes": metrics["outcomes"],
+                "error_types": metrics["error_types"],
+            },
+        }
     # A result that JSON cannot encode is shown by its repr rather than failing the output.
-    return json.dumps(documents, indent=2, default=repr)
+    return json.dumps(output, indent=2, default=repr)
