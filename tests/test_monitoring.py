@@ -32,7 +32,9 @@ from execproto.monitoring import (
     default_metrics,
     format_summary,
     monitor_execution,
+    outcome_label,
     summarize,
+    tool_call_id,
 )
 
 
@@ -279,6 +281,58 @@ def test_merging_keeps_the_operation_limit() -> None:
     assert 3 == merged.snapshot()["operations"][OVERFLOW_KEY]["count"]
 
 
+def test_record_outcome_counts_steps_per_operation_and_outcome() -> None:
+    collector = MetricsCollector()
+    collector.record_outcome("web.search", "completed")
+    collector.record_outcome("web.search", "completed")
+    collector.record_outcome("web.search", "failed E003")
+    collector.record_outcome("report.compose", "cancelled E004")
+
+    assert {
+        "report.compose": {"cancelled E004": 1},
+        "web.search": {"completed": 2, "failed E003": 1},
+    } == collector.snapshot()["outcomes"]
+    assert {} == collector.snapshot()["operations"]  # steps are not calls
+
+
+def test_outcomes_beyond_the_limits_share_the_overflow_key() -> None:
+    collector = MetricsCollector(max_operations=2)
+    for index in range(4):
+        collector.record_outcome(f"tool.op{index}", "completed")
+    for index in range(40):
+        collector.record_outcome("tool.op0", f"failed E{index}")
+
+    outcomes = collector.snapshot()["outcomes"]
+    assert {"tool.op0", "tool.op1", OVERFLOW_KEY} == set(outcomes)
+    assert {"completed": 2} == outcomes[OVERFLOW_KEY]
+    assert 32 == len(set(outcomes["tool.op0"]) - {OVERFLOW_KEY})
+    assert 9 == outcomes["tool.op0"][OVERFLOW_KEY]
+    assert 41 == sum(outcomes["tool.op0"].values())
+
+
+def test_merging_adds_outcomes_and_reset_forgets_them() -> None:
+    first, second = MetricsCollector(), MetricsCollector()
+    first.record_outcome("a.x", "completed")
+    second.record_outcome("a.x", "completed")
+    second.record_outcome("a.x", "failed E003")
+
+    first.merge(json.loads(json.dumps(second.snapshot())))
+
+    assert {"a.x": {"completed": 2, "failed E003": 1}} == first.snapshot()["outcomes"]
+    first.reset()
+    assert {} == first.snapshot()["outcomes"]
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [("completed", None, "completed"), ("failed", "E003", "failed E003")],
+)
+def test_outcome_label_joins_status_and_error_code(
+    status: str, code: str | None, expected: str
+) -> None:
+    assert expected == outcome_label(status, code)
+
+
 def test_merging_a_snapshot_with_other_buckets_is_rejected() -> None:
     source = MetricsCollector(buckets=(1.0,))
     source.record("op", 0.5)
@@ -497,6 +551,21 @@ def test_format_summary_prints_a_header_and_one_line_per_operation() -> None:
     assert ["search.query", "2", "1", "50.0"] == lines[2].split()[:4]
 
 
+def test_format_summary_adds_a_step_outcome_table_when_steps_were_recorded() -> None:
+    collector = MetricsCollector()
+    collector.record("math.add", 0.001)
+    collector.record_outcome("math.add", "completed")
+    collector.record_outcome("math.div", "failed E001")
+
+    lines = format_summary(collector.snapshot()).splitlines()
+
+    assert "" == lines[2]
+    assert ["operation", "step", "outcome", "steps"] == lines[3].split()
+    assert [["math.add", "completed", "1"], ["math.div", "failed", "E001", "1"]] == [
+        line.split() for line in lines[4:]
+    ]
+
+
 def test_format_summary_of_an_empty_snapshot_is_the_header_only() -> None:
     snapshot = MetricsSnapshot(bucket_bounds=(1.0,), operations={}, error_types={}, outcomes={})
 
@@ -639,6 +708,93 @@ def test_span_has_no_call_id_attribute_when_none_is_known(
         pass
 
     assert "gen_ai.tool.call.id" not in _attributes(_only_span(exporter))
+
+
+def test_tool_call_id_gives_the_next_tracked_call_its_id_and_only_that_one(
+    monitor: Monitor, exporter: InMemorySpanExporter
+) -> None:
+    with tool_call_id("call_7"), monitor.track("search", "query"), monitor.track("search", "fetch"):
+        pass
+
+    inner, outer = exporter.get_finished_spans()
+    assert "call_7" == _attributes(outer)["gen_ai.tool.call.id"]
+    assert "gen_ai.tool.call.id" not in _attributes(inner)
+
+
+def test_an_explicit_call_id_wins_over_the_contexts(
+    monitor: Monitor, exporter: InMemorySpanExporter
+) -> None:
+    with tool_call_id("from_context"), monitor.track("search", "query", call_id="explicit"):
+        pass
+
+    assert "explicit" == _attributes(_only_span(exporter))["gen_ai.tool.call.id"]
+
+
+def test_the_context_call_id_is_restored_after_the_tracked_call(
+    monitor: Monitor, exporter: InMemorySpanExporter
+) -> None:
+    with tool_call_id("call_1"):
+        with monitor.track("search", "query"):
+            pass
+        with monitor.track("search", "query"):
+            pass
+
+    assert ["call_1", "call_1"] == [
+        _attributes(span)["gen_ai.tool.call.id"] for span in exporter.get_finished_spans()
+    ]
+
+
+@pytest.mark.parametrize("bad", ["", 42, None])
+def test_tool_call_id_rejects_what_is_not_a_non_empty_str(bad: Any) -> None:
+    with pytest.raises(TypeError, match="non-empty str"), tool_call_id(bad):
+        pass
+
+
+def test_track_plan_opens_one_invoke_workflow_span_with_the_step_totals(
+    monitor: Monitor, exporter: InMemorySpanExporter
+) -> None:
+    with monitor.track_plan("dag", 3) as plan:
+        with monitor.track("search", "query"):
+            pass
+        plan.record_step("search.query", "completed", None)
+        plan.record_step("text.analyze", "failed", "E001")
+        plan.record_step("report.compose", "cancelled", "E004")
+
+    tool, workflow = exporter.get_finished_spans()
+    assert "invoke_workflow" == workflow.name
+    assert SpanKind.INTERNAL == workflow.kind
+    assert {
+        "gen_ai.operation.name": "invoke_workflow",
+        "execproto.plan.mode": "dag",
+        "execproto.plan.steps": 3,
+        "execproto.plan.steps.completed": 1,
+        "execproto.plan.steps.failed": 2,
+    } == _attributes(workflow)
+    assert StatusCode.ERROR == workflow.status.status_code
+    assert "2 of 3 steps did not complete" == workflow.status.description
+    assert workflow.context is not None
+    assert tool.parent is not None
+    assert workflow.context.span_id == tool.parent.span_id
+    assert (1, 2) == (plan.completed, plan.failed)
+
+
+def test_a_plan_that_raises_gets_error_type(
+    monitor: Monitor, exporter: InMemorySpanExporter
+) -> None:
+    with pytest.raises(ToolFailure), monitor.track_plan("sequence", 1):
+        raise ToolFailure()
+
+    span = _only_span(exporter)
+    assert f"{__name__}.ToolFailure" == _attributes(span)["error.type"]
+    assert StatusCode.ERROR == span.status.status_code
+
+
+def test_track_plan_without_tracing_still_counts_outcomes() -> None:
+    monitor = Monitor(tracing=False)
+    with monitor.track_plan("batch", 1) as plan:
+        plan.record_step("a.x", "completed", None)
+
+    assert {"a.x": {"completed": 1}} == monitor.metrics.snapshot()["outcomes"]
 
 
 def test_failure_sets_error_type_and_error_status_without_the_message(
