@@ -21,6 +21,7 @@ from execproto.errors import (
 )
 from execproto.executor import ToolExecutor
 from execproto.models import TaskStatus
+from execproto.monitoring import Monitor
 from execproto.protocols import ExecutionInterface, IToolExecutor, IToolProvider
 from execproto.registry import ToolRegistry
 
@@ -317,3 +318,28 @@ async def test_batch_tasks_return_results_and_exceptions_in_input_order(
     assert isinstance(results[2], RuntimeError)
     assert isinstance(results[3], TaskNotFoundError)
     assert isinstance(results[4], InvalidOperationError)
+
+
+def test_a_monitor_must_be_a_monitor(registry: ToolRegistry, tool_executor: Any) -> None:
+    with pytest.raises(TypeError, match="Monitor or None"):
+        ExecutionEngine(registry, tool_executor, monitor=object())  # type: ignore[arg-type]
+
+
+async def test_every_operation_executor_of_the_engine_gets_its_monitor(
+    registry: ToolRegistry, tool_executor: Any
+) -> None:
+    monitor = Monitor(tracing=False)
+    async with ExecutionEngine(registry, tool_executor, monitor=monitor) as engine:
+        engine.register_executor("recorded", RecordingExecutor(tool_executor))
+        assert monitor is engine.monitor
+        assert monitor is engine.operations().monitor
+        assert monitor is engine.operations("recorded").monitor
+        await engine.execute_operations_sequence(
+            [{"operation": "maths.add", "params": {"a": 1, "b": 2}}], "u", "t"
+        )
+        await engine.batch_execute_operations([{"operation": "maths.nope"}])
+
+    assert {
+        "maths.add": {"completed": 1},
+        "maths.nope": {"failed E001": 1},
+    } == monitor.metrics.snapshot()["outcomes"]

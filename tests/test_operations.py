@@ -20,6 +20,7 @@ from execproto.errors import (
     ToolNotFoundError,
 )
 from execproto.models import ErrorCode, TaskStatus, TaskStepResult
+from execproto.monitoring import Monitor
 from execproto.operations import OperationExecutor, _Slots, parse_operation_spec, validate_plan
 from execproto.protocols import IOperationExecutor
 from execproto.typed import ITypedOperationExecutor
@@ -770,3 +771,57 @@ async def test_cancelling_a_queued_operation_frees_no_extra_slot(probe: Probe) -
         [op("echo", value=i, yields=2) for i in range(3)]
     )
     assert 1 == probe.max_in_flight
+
+
+# --- monitoring ---------------------------------------------------------------------------
+
+
+def test_a_monitor_must_be_a_monitor(probe: Probe) -> None:
+    with pytest.raises(TypeError, match="Monitor or None, got 'yes' of type str"):
+        OperationExecutor(Provider(probe=probe), Executor(), monitor="yes")  # type: ignore[arg-type]
+
+
+def test_the_monitor_is_exposed_and_absent_by_default(probe: Probe) -> None:
+    monitor = Monitor(tracing=False)
+    assert None is make(probe).monitor
+    assert monitor is OperationExecutor(Provider(probe=probe), Executor(), monitor=monitor).monitor
+
+
+async def test_a_monitored_run_counts_every_step_and_still_reports_each_to_on_step(
+    probe: Probe,
+) -> None:
+    monitor = Monitor(tracing=False)
+    executor = OperationExecutor(Provider(probe=probe), Executor(), monitor=monitor)
+    seen: dict[int, TaskStepResult] = {}
+
+    steps = await executor.execute_operations_sequence(
+        [op("echo", value=1), op("fail"), op("echo", value=2)],
+        "u",
+        "t",
+        stop_on_failure=True,
+        on_step=seen.__setitem__,
+    )
+
+    assert [OK, FAILED, NOT_RUN] == statuses(steps)
+    assert steps == [seen[index] for index in range(3)]
+    assert {
+        "probe.echo": {"cancelled E004": 1, "completed": 1},
+        "probe.fail": {"failed E003": 1},
+    } == monitor.metrics.snapshot()["outcomes"]
+
+
+async def test_a_monitored_dag_counts_skipped_dependants(probe: Probe) -> None:
+    monitor = Monitor(tracing=False)
+    executor = OperationExecutor(Provider(probe=probe), Executor(), monitor=monitor)
+
+    await executor.execute_parallel_operations(
+        [
+            {"id": "a", "operation": "probe.fail"},
+            {"id": "b", "operation": "probe.echo", "depends_on": ["a"]},
+        ]
+    )
+
+    assert {
+        "probe.echo": {"cancelled E004": 1},
+        "probe.fail": {"failed E003": 1},
+    } == monitor.metrics.snapshot()["outcomes"]

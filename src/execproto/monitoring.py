@@ -549,9 +549,9 @@ def tool_call_id(call_id: str) -> Generator[None, None, None]:
         with tool_call_id(call.id):
             result = await executor.execute_async(tool, call.name, **call.arguments)
 
-    The first :meth:`Monitor.track` inside the block that is given no *call_id* of its own
-    puts it on its span as ``gen_ai.tool.call.id``; tool executions nested inside that one
-    do not inherit it. :class:`~execproto.operations.OperationExecutor` does this for every
+    Each :meth:`Monitor.track` directly inside the block that is given no *call_id* of its
+    own puts it on its span as ``gen_ai.tool.call.id``; tool executions nested inside a
+    tracked one (a tool that runs other tools) do not inherit it. :class:`~execproto.operations.OperationExecutor` does this for every
     plan item, with the item's ``id`` (or its index).
 
     Raises:
