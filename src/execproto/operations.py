@@ -777,10 +777,8 @@ class OperationExecutor:
             )
         return await self._call(tool_name, operation_name, params)
 
-    async def _call_item(self, item: _Item, params: Mapping[str, Any]) -> Any:
-        """Run *item* with *params*; with a monitor, under the item's tool call id."""
-        if self._monitor is None:
-            return await self._call(item.tool_name, item.operation_name, params)
+    async def _call_identified(self, item: _Item, params: Mapping[str, Any]) -> Any:
+        """Run *item* with *params* under the item's tool call id (monitored runs only)."""
         token = _tool_call_id.set(item.id if item.id is not None else str(item.index))
         try:
             return await self._call(item.tool_name, item.operation_name, params)
@@ -796,7 +794,12 @@ class OperationExecutor:
             params = item.params or {}
             if _contains_reference(params):
                 params = _resolve(dict(params), lookup)
-            result = await self._call_item(item, params)
+            # Branch here rather than in a helper: an extra coroutine per step would slow
+            # down the unmonitored path.
+            if self._monitor is None:
+                result = await self._call(item.tool_name, item.operation_name, params)
+            else:
+                result = await self._call_identified(item, params)
         except asyncio.CancelledError:
             raise
         except Exception as err:
@@ -847,7 +850,12 @@ class OperationExecutor:
                     params = item.params or {}
                     if _contains_reference(params):
                         params = _resolve(dict(params), _no_references)
-                    results[item.index] = await self._call_item(item, params)
+                    if plan is None:
+                        results[item.index] = await self._call(
+                            item.tool_name, item.operation_name, params
+                        )
+                    else:
+                        results[item.index] = await self._call_identified(item, params)
                 except asyncio.CancelledError:
                     raise
                 except Exception as err:
