@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 import textwrap
@@ -413,3 +415,60 @@ def test_any_difference_in_scope_changes_the_key(
     assert same == (
         make_cache_key(*first, (argument,), {}) == make_cache_key(*second, (argument,), {})
     )
+
+
+def _grammar(value: Any) -> str:
+    """The encoding, written from the grammar in keys.py alone (no fast paths): the text
+    whose UTF-8 (surrogates passed) is hashed."""
+    kind = type(value)
+    if kind is str:
+        return f"s{len(value)}:{value}"
+    if kind is bool:
+        return "T" if value else "F"
+    if kind is int:
+        return f"i{value:x};"
+    if value is None:
+        return "N"
+    if kind is float:
+        return "f" + struct.pack(">d", value).decode("latin-1")
+    if kind is bytes:
+        return f"b{len(value)}:" + value.decode("latin-1")
+    if kind in (list, tuple):
+        tag = "l" if kind is list else "t"
+        return f"{tag}{len(value)}:" + "".join(_grammar(item) for item in value)
+    if kind is dict and all(type(k) is str for k in value):
+        pairs = (_grammar(k) + _grammar(value[k]) for k in sorted(value))
+        return f"d{len(value)}:" + "".join(pairs)
+    if kind is dict:
+        encoded = sorted(_grammar(k) + _grammar(v) for k, v in value.items())
+        return f"D{len(value)}:" + "".join(encoded)
+    if kind in (set, frozenset):
+        tag = "S" if kind is set else "Z"
+        return f"{tag}{len(value)}:" + "".join(sorted(_grammar(item) for item in value))
+    raise AssertionError(f"the strategy produced {value!r}")
+
+
+_long_texts = st.text(min_size=250, max_size=300)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.tuples(st.text(max_size=4), st.text(max_size=4), st.text(max_size=4)),
+    st.lists(st.one_of(_values, _long_texts), max_size=3).map(tuple),
+    st.dictionaries(
+        st.one_of(st.text(max_size=4), _long_texts),
+        st.one_of(_values, _long_texts, st.lists(st.one_of(_scalars, _long_texts), max_size=3)),
+        max_size=4,
+    ),
+)
+def test_keys_are_the_digest_of_the_documented_grammar(
+    scope: tuple[str, str, str], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    # The encoder inlines common shapes (empty args, str-keyed dicts, short strings and
+    # small ints); the bytes must stay exactly those of the grammar, or every stored key
+    # would change.
+    text = "execproto.key.v1\n" + "".join(map(_grammar, (*scope, args, kwargs)))
+    expected = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16)
+
+    assert expected.hexdigest() == make_cache_key(*scope, args, kwargs)
+    assert _grammar(kwargs).encode("utf-8", "surrogatepass") == canonical_bytes(kwargs)

@@ -59,7 +59,7 @@ import enum
 import hashlib
 import struct
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from typing_extensions import Protocol, runtime_checkable
 
@@ -148,19 +148,38 @@ def make_cache_key(
         CacheKeyError: an argument (or one of the scope strings) has no canonical encoding;
             the message names the offending value. It is a :class:`TypeError`.
     """
-    out = [_VERSION]
-    for scope in (operation_type, user_id, task_id):
-        if type(scope) is not str:
-            raise _bad_scope(operation_type, user_id, task_id)
-        n = len(scope)
-        out.append(_STR_PREFIX[n] if n < 256 else f"s{n}:")
-        out.append(scope)
+    if type(operation_type) is not str or type(user_id) is not str or type(task_id) is not str:
+        raise _bad_scope(operation_type, user_id, task_id)
+    n1 = len(operation_type)
+    n2 = len(user_id)
+    n3 = len(task_id)
+    out = [
+        _VERSION,
+        _STR_PREFIX[n1] if n1 < 256 else f"s{n1}:",
+        operation_type,
+        _STR_PREFIX[n2] if n2 < 256 else f"s{n2}:",
+        user_id,
+        _STR_PREFIX[n3] if n3 < 256 else f"s{n3}:",
+        task_id,
+    ]
     try:
-        _encode(args, out, 0)
-        _encode(kwargs, out, 0)
+        if type(args) is tuple and not args:  # the usual case: keyword arguments only
+            out.append("t0:")
+        else:
+            _encode(args, out, 0)
+        if type(kwargs) is dict:
+            keywords: dict[Any, Any] = kwargs  # pyright: ignore[reportUnknownVariableType]
+            _encode_dict(keywords, out, 1)
+        else:
+            _encode(kwargs, out, 0)
     except RecursionError as err:
         raise _stack_exhausted() from err
-    return hashlib.blake2b(_utf8("".join(out)), digest_size=_DIGEST_SIZE).hexdigest()
+    text = "".join(out)
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:
+        data = _utf8(text)
+    return hashlib.blake2b(data, digest_size=_DIGEST_SIZE).hexdigest()
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -209,7 +228,8 @@ def _encode_checked(value: Any, out: list[str]) -> None:
 def _encode(value: Any, out: list[str], depth: int) -> None:
     # The hot path: dispatch on the exact type, most common first, without isinstance
     # (which would also accept subclasses, and bool as int).
-    kind = cast("type[object]", type(value))
+    typed: object = value  # for type(); typing.cast would be a call per value
+    kind = type(typed)
     if kind is str:
         n = len(value)
         out.append(_STR_PREFIX[n] if n < 256 else f"s{n}:")
@@ -242,7 +262,12 @@ def _encode(value: Any, out: list[str], depth: int) -> None:
         else:
             out.append(_TUPLE_PREFIX[n] if n < 32 else f"t{n}:")
         for item in value:
-            _encode(item, out, depth + 1)
+            # Short strings inlined: the commonest items, and a call costs as much.
+            if type(item) is str and len(item) < 256:
+                out.append(_STR_PREFIX[len(item)])
+                out.append(item)
+            else:
+                _encode(item, out, depth + 1)
     elif kind is set or kind is frozenset:
         if depth >= MAX_DEPTH:
             raise _too_deep(value)
@@ -287,7 +312,19 @@ def _encode_dict(value: dict[Any, Any], out: list[str], depth: int) -> None:
                 break
             out.append(_STR_PREFIX[len(key)] if len(key) < 256 else f"s{len(key)}:")
             out.append(key)
-            _encode(value[key], out, depth)
+            # The commonest values inlined (what _encode would append): a call per value
+            # costs as much as encoding it.
+            item: Any = value[key]
+            typed: object = item
+            kind = type(typed)
+            if kind is str and len(item) < 256:
+                out.append(_STR_PREFIX[len(item)])
+                out.append(item)
+            elif kind is int and 0 <= item < 256:
+                number: int = item
+                out.append(_SMALL_INTS[number])
+            else:
+                _encode(item, out, depth)
         else:
             return
     items: list[str] = []
