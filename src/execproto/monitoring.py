@@ -19,6 +19,10 @@ Three pieces, from the smallest up:
   installed, opens one span per execution following the OpenTelemetry GenAI semantic
   conventions (``execute_tool {gen_ai.tool.name}``). Without the extra, or with
   ``tracing=False``, :mod:`opentelemetry` is never imported.
+  :meth:`Monitor.track_plan` is the hook of the operation executor: one ``invoke_workflow``
+  span per plan run, the parent of its tool spans, and step counts by outcome.
+  :func:`tool_call_id` hands a call id (``gen_ai.tool.call.id``) to the tool execution
+  tracked next, through a context variable, so no executor signature has to carry it.
 
 Nothing here logs per call and nothing calls :func:`logging.basicConfig`. Parameters and
 results are never recorded unless :class:`Monitor` is built with ``capture_content=True``.
@@ -812,6 +816,13 @@ class Monitor:
         nest under; steps are counted into :attr:`metrics` by outcome
         (:meth:`TrackedPlan.record_step`). It opens no ``execute_tool`` span itself: that is
         the tool executor's :meth:`track`.
+
+        The span, kind INTERNAL, carries ``gen_ai.operation.name="invoke_workflow"``,
+        ``execproto.plan.mode``, ``execproto.plan.steps`` and, at the end,
+        ``execproto.plan.steps.completed`` and ``execproto.plan.steps.failed``. A run with a
+        step that did not complete ends with status ERROR; a run that raised (cancelled)
+        also gets ``error.type``. A plan has no name, so ``gen_ai.workflow.name`` is left
+        out and the span is named after the operation alone.
         """
         return TrackedPlan(self._metrics, self._spans, mode, steps)
 

@@ -104,7 +104,7 @@ call metrics), so nothing is counted or traced twice:
 * each run of a plan (sequence, parallel, DAG, batch; not :meth:`~OperationExecutor.
   execute_operation`, which is one tool execution) gets one ``invoke_workflow`` span, the
   parent of its steps' ``execute_tool`` spans, with the mode, the number of steps and, at
-  the end, how many completed (see :mod:`execproto._otel` for the attributes);
+  the end, how many completed (see :meth:`execproto.monitoring.Monitor.track_plan`);
 * every step is counted by operation and outcome (``"completed"``, ``"failed E003"``,
   ``"cancelled E004"``), including steps that never reached the tool;
 * each item's ``id`` (or, without one, its index as a string) becomes the
