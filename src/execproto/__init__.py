@@ -40,7 +40,7 @@ from execproto.errors import (
 from execproto.executor import ExecutionMonitor, RetryPolicy, ToolExecutor
 from execproto.keys import KeyFunction, canonical_bytes, make_cache_key
 from execproto.models import ErrorCode, OperationItem, TaskItem, TaskStatus, TaskStepResult
-from execproto.monitoring import MetricsCollector, Monitor, monitor_execution
+from execproto.monitoring import MetricsCollector, Monitor, monitor_execution, tool_call_id
 from execproto.operations import OperationExecutor, parse_operation_spec, validate_plan
 from execproto.protocols import (
     ExecutionInterface,
@@ -138,5 +138,6 @@ __all__ = [
     "operation",
     "parse_operation_spec",
     "resolve_operation",
+    "tool_call_id",
     "validate_plan",
 ]
