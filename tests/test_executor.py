@@ -751,6 +751,22 @@ def test_original_exception_object_reaches_the_caller(executor: ToolExecutor) ->
     assert error is caught.value
 
 
+async def test_an_async_operations_own_error_reaches_execute_async_unchanged(
+    executor: ToolExecutor,
+) -> None:
+    error = ValueError("the async tool's own error")
+
+    class Failing:
+        async def fail(self) -> None:
+            raise error
+
+    with pytest.raises(ValueError, match="the async tool's own error") as caught:
+        await executor.execute_async(Failing(), "fail")
+
+    assert error is caught.value
+    assert caught.value.__context__ is None
+
+
 @pytest.mark.parametrize("name", ["get", "get_async"])
 def test_exhausted_retries_raise_retry_exhausted_chained_from_the_last_error(
     name: str,

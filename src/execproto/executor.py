@@ -185,10 +185,8 @@ class _Call:
     """One prepared call: resolved, validated, keyed. Shared by the sync and async paths.
 
     ``function`` is the operation's plain function and ``args`` start with what it binds
-    to (the tool, or its class), so no bound method is made per call. ``direct`` means an
-    async operation without a timeout: it is awaited in the caller's coroutine, with no
-    task or wait around it. The tool's label is only needed for messages and monitors, so
-    it is found on first use.
+    to (the tool, or its class), so no bound method is made per call. The tool's label is
+    only needed for messages and monitors, so it is found on first use.
     """
 
     __slots__ = (
@@ -196,7 +194,6 @@ class _Call:
         "_name_of",
         "args",
         "cache_key",
-        "direct",
         "function",
         "info",
         "kwargs",
@@ -227,7 +224,6 @@ class _Call:
         self.timeout = timeout
         self.retry = retry
         self.cache_key = cache_key
-        self.direct = info.is_async and timeout is None
 
     @property
     def label(self) -> str:
@@ -272,6 +268,7 @@ class _Plan:
     """
 
     __slots__ = (
+        "all_required",
         "caches",
         "defaults",
         "idempotent",
@@ -299,6 +296,8 @@ class _Plan:
             for parameter in parameters
             if parameter.default is not parameter.empty and parameter.kind in keyword_kinds
         }
+        # When every parameter is a required keyword: binding is one set comparison.
+        self.all_required = self.names if self.simple and self.names == self.required else None
         self.validator: _Validator | None = None
         self.validator_built = False
 
@@ -308,6 +307,11 @@ _plans: weakref.WeakKeyDictionary[Callable[..., Any], _Plan] = weakref.WeakKeyDi
 _plans_lock = threading.Lock()
 
 _Resolved = tuple[OperationInfo, _Plan]
+# A call resolved, bound and keyed (ToolExecutor._bind): a plain tuple, cheaper to make than
+# a _Call, which only the paths beyond the common one need.
+_Bound = tuple[
+    Any, "str | None", OperationInfo, _Plan, tuple[Any, ...], dict[str, Any], "str | None"
+]
 # The per-call lookup: id(tool class) -> (weak reference to the class, {operation name:
 # (info, plan)}). A WeakKeyDictionary lookup is a Python-level call that builds a weak
 # reference; this is two C-level ones. Comparing the referent with the class guards
@@ -579,19 +583,29 @@ class ToolExecutor:
             RetryExhaustedError: several attempts were made and all failed.
             Exception: whatever the operation raised, when it was attempted once.
         """
-        call = self._prepare(tool, operation_name, params)
-        if self._monitor is not None or call.cache_key is not None:
-            return await self._run_async_tracked(call)
-        # The common case inlined (no monitor, no cache): each coroutine layer between the
-        # caller and a cheap operation costs about as much as the operation.
-        try:
-            if call.direct:
-                return await call.function(*call.args, **call.kwargs)
-            return await self._attempt_async(call, 1)
-        except Exception as err:
-            delay = self._retry_delay(call, err, 1)
-            if delay is None:
-                raise
+        bound = self._bind(tool, operation_name, params)
+        _, _, info, plan, args, kwargs, cache_key = bound
+        if self._monitor is None and cache_key is None:
+            # The common cases inlined: each coroutine layer, and even the _Call, between
+            # the caller and a cheap operation costs about as much as the operation.
+            if info.is_async and plan.timeout is None and self._timeout is None:
+                try:
+                    return await info.function(*args, **kwargs)
+                except Exception as err:
+                    call = self._call(bound)
+                    delay = self._retry_delay(call, err, 1)
+                    if delay is None:
+                        raise
+            else:
+                call = self._call(bound)
+                try:
+                    return await self._attempt_async(call, 1)
+                except Exception as err:
+                    delay = self._retry_delay(call, err, 1)
+                    if delay is None:
+                        raise
+        else:
+            return await self._run_async_tracked(self._call(bound))
         # Retried outside the except block, so the first error is not every later one's
         # __context__.
         return await self._retry_async(call, delay)
@@ -684,7 +698,25 @@ class ToolExecutor:
         return self._registered_name(tool) or type(tool).__qualname__
 
     def _prepare(self, tool: Any, operation_name: str, params: dict[str, Any]) -> _Call:
+        return self._call(self._bind(tool, operation_name, params))
+
+    def _call(self, bound: _Bound) -> _Call:
+        tool, label, info, plan, args, kwargs, cache_key = bound
+        return _Call(
+            tool,
+            label,
+            self._name_of,
+            info,
+            args,
+            kwargs,
+            plan.timeout if plan.timeout is not None else self._timeout,
+            self._retry if plan.idempotent else _NEVER_RETRY,
+            cache_key,
+        )
+
+    def _bind(self, tool: Any, operation_name: str, params: dict[str, Any]) -> _Bound:
         # The per-call path: one lookup of the (class, operation) plan, then branches.
+        # Returns (tool, label or None, info, plan, args, kwargs, cache key or None).
         if self._closed:
             raise RuntimeError(f"{self!r} is closed; create a new executor")
         label: str | None = None
@@ -712,7 +744,9 @@ class ToolExecutor:
             _remember(cls, operation_name, resolved)
         info, plan = resolved
         bound: inspect.BoundArguments | None = None
-        if plan.simple and params.keys() <= plan.names and plan.required <= params.keys():
+        if params.keys() == plan.all_required or (
+            plan.simple and params.keys() <= plan.names and plan.required <= params.keys()
+        ):
             arguments = params  # a fresh dict: **params made it for this call
         else:
             try:
@@ -727,7 +761,14 @@ class ToolExecutor:
         if self._validate_types:
             validator = plan.validator if plan.validator_built else _validator_for(info, plan)
             if validator is not None:
-                self._validate(tool, label, info, validator, arguments)
+                # Values of exactly their plain annotated type need no pydantic call.
+                for name, hint in validator.exact:
+                    if name in arguments and type(arguments[name]) is not hint:
+                        self._validate(tool, label, info, validator, arguments)
+                        break
+                else:
+                    if validator.others:
+                        self._validate(tool, label, info, validator, arguments)
         cache_key = None
         if plan.caches and self._cache is not None:
             # Defaults filled in: f(k) and f(k, limit=10) are one call when limit defaults
@@ -748,17 +789,7 @@ class ToolExecutor:
             kwargs = arguments
         else:
             args, kwargs = head + bound.args, bound.kwargs
-        return _Call(
-            tool,
-            label,
-            self._name_of,
-            info,
-            args,
-            kwargs,
-            plan.timeout if plan.timeout is not None else self._timeout,
-            self._retry if plan.idempotent else _NEVER_RETRY,
-            cache_key,
-        )
+        return tool, label, info, plan, args, kwargs, cache_key
 
     def _validate(
         self,
