@@ -694,6 +694,46 @@ async def test_cancelling_the_caller_of_a_sync_operation_leaves_the_loop_running
     assert 3 == await executor.execute_async(Calculator(), "add", a=1, b=2)
 
 
+async def test_a_burst_of_sync_operations_gets_each_its_own_result() -> None:
+    with ToolExecutor(max_workers=2) as executor:
+        results = await asyncio.gather(
+            *(executor.execute_async(Calculator(), "add", a=i, b=i) for i in range(200))
+        )
+
+    assert [2 * i for i in range(200)] == results
+
+
+async def test_a_cancelled_sync_call_still_queued_never_runs() -> None:
+    tool = Blocking()
+    counter = Calculator()
+    with ToolExecutor(max_workers=1) as executor:
+        first = asyncio.ensure_future(executor.execute_async(tool, "wait_for_loop"))
+        await asyncio.to_thread(tool.entered.wait, WAIT)
+        queued = asyncio.ensure_future(executor.execute_async(counter, "add", a=1))
+        await asyncio.sleep(0)  # let it reach the pool's queue
+        queued.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+        tool.release.set()
+        assert await first
+        assert 5 == await executor.execute_async(counter, "add", a=2, b=3)
+
+    assert ["add"] == counter.calls
+
+
+def test_a_result_arriving_after_its_loop_closed_is_dropped_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tool = Blocking()
+    with ToolExecutor() as executor:
+        with pytest.raises(OperationTimeoutError):
+            asyncio.run(executor.execute_async(tool, "stuck"))
+        tool.release.set()
+    # Leaving the with block waited for the thread, whose result found the loop closed.
+
+    assert [] == [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
 # -- retries ------------------------------------------------------------------------------
 
 
