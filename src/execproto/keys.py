@@ -304,25 +304,30 @@ def _encode_dict(value: dict[Any, Any], out: list[str], depth: int) -> None:
     except TypeError:  # keys of mixed types: only the general form can order them
         keys = None
     if keys is not None:
+        add = out.append
         n = len(keys)
-        out.append(_DICT_PREFIX[n] if n < 32 else f"d{n}:")
+        add(_DICT_PREFIX[n] if n < 32 else f"d{n}:")
         for key in keys:
             if type(key) is not str:
                 del out[mark:]
                 break
-            out.append(_STR_PREFIX[len(key)] if len(key) < 256 else f"s{len(key)}:")
-            out.append(key)
+            add(_STR_PREFIX[len(key)] if len(key) < 256 else f"s{len(key)}:")
+            add(key)
             # The commonest values inlined (what _encode would append): a call per value
             # costs as much as encoding it.
             item: Any = value[key]
             typed: object = item
             kind = type(typed)
             if kind is str and len(item) < 256:
-                out.append(_STR_PREFIX[len(item)])
-                out.append(item)
+                add(_STR_PREFIX[len(item)])
+                add(item)
             elif kind is int and 0 <= item < 256:
                 number: int = item
-                out.append(_SMALL_INTS[number])
+                add(_SMALL_INTS[number])
+            elif kind is dict:
+                if depth >= MAX_DEPTH:
+                    raise _too_deep(item)
+                _encode_dict(item, out, depth + 1)
             else:
                 _encode(item, out, depth)
         else:
