@@ -316,6 +316,8 @@ _Bound = tuple[
 # (info, plan)}). A WeakKeyDictionary lookup is a Python-level call that builds a weak
 # reference; this is two C-level ones. Comparing the referent with the class guards
 # against a new class reusing a collected one's id before the callback removed the entry.
+# Like the registry's cache, the entry's info refers to the class, which therefore lives
+# as long as that cache keeps it (see execproto.registry).
 _by_class: dict[int, tuple[weakref.ref[type], dict[str, _Resolved]]] = {}
 
 

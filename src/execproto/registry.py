@@ -217,9 +217,12 @@ class OperationInfo:
         return self.function
 
 
-# Per class, the operations already resolved. Weak keys: a class created at run time (and
-# its cache entry) can be collected. Only successes are stored, so the cache is bounded by
-# the number of functions the classes define, whatever names callers ask for.
+# Per class, the operations already resolved. Only successes are stored, so the cache is
+# bounded by the number of functions the classes define, whatever names callers ask for.
+# The keys are weak, but an entry's OperationInfo refers to its class (``owner``, and the
+# function through a ``super()`` cell), so a class once resolved stays alive: harmless for
+# classes defined at import time, a slow growth for a program that makes tool classes in
+# a loop (known; fixing it needs OperationInfo to hold its owner weakly).
 _cache: weakref.WeakKeyDictionary[type, dict[str, OperationInfo]] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
 
