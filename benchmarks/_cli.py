@@ -12,7 +12,7 @@ from pathlib import Path
 
 from benchmarks import _rows, _scaling
 from benchmarks._harness import RowResult
-from benchmarks._monitoring import row_monitoring
+from benchmarks._monitoring import row_metrics_memory, row_monitoring
 from benchmarks._profiles import PROFILES, Profile
 from benchmarks._report import (
     format_markdown,
@@ -22,6 +22,7 @@ from benchmarks._report import (
     write_json,
     write_pyperf,
 )
+from benchmarks._scaleout import row_dask, row_redis_cache_hit
 
 __all__ = ["GROUPS", "main", "parser", "run", "select"]
 
@@ -40,6 +41,9 @@ GROUPS: dict[str, RowGroup] = {
     "sync-off-loop": _rows.row_sync_off_loop,
     "sync-off-loop-burst": _rows.row_sync_off_loop_burst,
     "monitoring": row_monitoring,
+    "monitoring-memory": row_metrics_memory,
+    "dask-engine": row_dask,
+    "redis-cache-hit": row_redis_cache_hit,
     "scale-parallel": _scaling.scale_parallel,
     "scale-sequence": _scaling.scale_sequence,
     "scale-cache": _scaling.scale_cache_entries,

@@ -82,6 +82,9 @@ class Measurement:
     ratios: list[float]
     ops: int = 1
     peak_bytes: int | None = None
+    #: Size (bytes of JSON) of what the subject kept after one round, where that is the
+    #: point of the row (the metrics of a million calls against a log of them).
+    snapshot_bytes: int | None = None
 
     @property
     def median(self) -> float:
@@ -107,6 +110,7 @@ class Measurement:
             "ratio_max": max(self.ratios),
             "rounds_ns": self.ns_per_op,
             "peak_bytes": self.peak_bytes,
+            "snapshot_bytes": self.snapshot_bytes,
         }
 
 

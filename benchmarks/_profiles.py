@@ -32,6 +32,15 @@ class Profile:
     thread_hits: int
     #: Peak memory (tracemalloc) of scaling cases at or above this size.
     memory_from: int
+    #: Rows over a real network round trip (Dask, Redis): each call costs 0.1-10 ms, so
+    #: rounds are longer than micro rounds to hold more than one call.
+    remote: Timing
+    #: Worker processes for the Dask row's LocalCluster; ``False`` runs the workers as
+    #: threads of this process (starts in well under a second: the smoke profile).
+    dask_processes: bool
+    #: Calls recorded into one MetricsCollector, per memory row: the first size is the
+    #: reference the others are read against.
+    metrics_calls: tuple[int, ...]
 
     def workload_for(self, ops: int) -> Timing:
         """The workload timing for rounds of *ops* operations, within the ops budget."""
@@ -57,6 +66,9 @@ PROFILES: dict[str, Profile] = {
         threads=(1, 2, 8),
         thread_hits=100_000,
         memory_from=10_000,
+        remote=Timing(rounds=21, warmup=2, round_ns=100_000_000),
+        dask_processes=True,
+        metrics_calls=(1_000, 1_000_000),
     ),
     "quick": Profile(
         name="quick",
@@ -72,6 +84,9 @@ PROFILES: dict[str, Profile] = {
         threads=(1, 2, 8),
         thread_hits=40_000,
         memory_from=10_000,
+        remote=Timing(rounds=9, warmup=1, round_ns=40_000_000),
+        dask_processes=True,
+        metrics_calls=(1_000, 100_000),
     ),
     # Proves that every row still runs; the figures mean nothing.
     "smoke": Profile(
@@ -88,5 +103,8 @@ PROFILES: dict[str, Profile] = {
         threads=(1, 2),
         thread_hits=200,
         memory_from=20,
+        remote=Timing(rounds=2, warmup=0, round_ns=20_000),
+        dask_processes=False,
+        metrics_calls=(10, 100),
     ),
 }

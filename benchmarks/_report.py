@@ -28,6 +28,7 @@ _KIND_LABEL = {"anchor": "anchor: ", "reference": "ref: ", "subject": ""}
 _SECTION_TITLE = {
     "design": "DESIGN performance table",
     "monitoring": "Monitoring",
+    "scale-out": "Scale-out",
     "scaling": "Scaling",
 }
 
@@ -47,6 +48,13 @@ def _format_bytes(size: int | None) -> str:
         if size >= scale:
             return f"{size / scale:.3g} {unit}"
     return f"{size} B"
+
+
+def _memory_cell(peak: int | None, snapshot: int | None) -> str:
+    """The peak memory, followed by the snapshot size where the row measures one."""
+    if snapshot is None:
+        return _format_bytes(peak)
+    return f"{_format_bytes(peak)}; snapshot {_format_bytes(snapshot)}".lstrip("; ")
 
 
 def _cpu_model() -> str:
@@ -111,7 +119,7 @@ def format_table(rows: Sequence[RowResult], after_section: str = "") -> str:
             label = f"{_KIND_LABEL[m.kind]}{m.name}"
             lines.append(
                 f"  {label:<56} {format_ns(m.median):>9} {spread:>21} {m.ratio:>6.2f}x"
-                f" {_format_bytes(m.peak_bytes):>10}{verdict}"
+                f" {_memory_cell(m.peak_bytes, m.snapshot_bytes):>10}{verdict}"
             )
         for name, reason in row.unavailable.items():
             lines.append(f"  {name}: not available ({reason})")
@@ -197,7 +205,8 @@ def format_markdown(data: dict[str, Any]) -> str:
             spread = f"{_md_ns(m['min_ns'])} - {_md_ns(m['max_ns'])}"
             lines.append(
                 f"| {row['title']} | {name} | {_md_ns(m['median_ns'])} | {spread} | {ratio} "
-                f"| {_format_bytes(m['peak_bytes'])} | {target} | {verdict} |"
+                f"| {_memory_cell(m['peak_bytes'], m.get('snapshot_bytes'))} | {target} "
+                f"| {verdict} |"
             )
         for name, reason in row["unavailable"].items():
             lines.append(

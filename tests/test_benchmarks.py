@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pyperf  # type: ignore[import-untyped]
@@ -12,6 +13,7 @@ from benchmarks._cli import parser, select
 from benchmarks._harness import Measurement, RowResult, Subject, Timing, measure
 from benchmarks._report import format_markdown, format_table, to_json, write_pyperf
 from benchmarks._rows import OptionalSubjects
+from benchmarks._scaleout import redis_server
 
 SMOKE = PROFILES["smoke"]
 TINY = Timing(rounds=3, warmup=1, round_ns=1_000)
@@ -21,15 +23,64 @@ def _fixed(ns_per_loop: int, name: str = "fixed") -> Subject:
     return Subject(name, "subject", lambda loops: loops * ns_per_loop)
 
 
+# Closing the in-process cluster of the Dask row may warn about comms closed under it.
+@pytest.mark.filterwarnings("ignore:.*[Cc]losed.*:RuntimeWarning:distributed")
 def test_every_group_runs_on_smoke_sizes_and_times_its_anchor_first() -> None:
     rows, ok = run(SMOKE, list(GROUPS))
 
     assert ok
-    assert {name for name in GROUPS if not name.startswith("scale-")} <= {row.name for row in rows}
+    grouped = {name for name in GROUPS if not name.startswith(("scale-", "monitoring-memory"))}
+    assert grouped <= {row.name for row in rows}
+    # Every row is measured; only the Redis row may lack its server, on a machine without one.
+    missing: set[str] = {"redis-server"} if shutil.which("redis-server") is None else set()
     for row in rows:
+        if set(row.unavailable) == missing and row.name == "redis-cache-hit":
+            continue
+        assert {} == row.unavailable, row.name
         assert "anchor" == row.measurements[0].kind, row.name
         assert 1.0 == row.measurements[0].ratio, row.name
         assert all(m.median > 0 for m in row.measurements), row.name
+
+
+def test_the_metrics_memory_rows_size_the_snapshot_and_peak_of_every_subject() -> None:
+    rows = GROUPS["monitoring-memory"](SMOKE)
+
+    assert [f"monitoring-memory-{n}" for n in SMOKE.metrics_calls] == [row.name for row in rows]
+    for row in rows:
+        assert ["anchor", "subject"] == [m.kind for m in row.measurements]
+        assert all(m.snapshot_bytes and m.peak_bytes for m in row.measurements), row.name
+    few, many = ([m.snapshot_bytes or 0 for m in row.measurements] for row in rows)
+    # Ten times the calls: a log of them grows with them, the collector's snapshot does not.
+    assert many[0] > 5 * few[0]
+    assert many[1] < 2 * few[1]
+
+
+def test_the_redis_row_is_listed_as_not_available_without_redis_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def nowhere(name: str) -> None:
+        del name
+
+    monkeypatch.setattr("shutil.which", nowhere)
+
+    [row] = GROUPS["redis-cache-hit"](SMOKE)
+
+    assert [] == row.measurements
+    assert "not found on PATH" in row.unavailable["redis-server"]
+    assert "redis-server: not available (not found on PATH" in format_table([row])
+
+
+def test_the_benchmark_redis_server_is_stopped_when_the_block_ends() -> None:
+    redis = pytest.importorskip("redis", reason="the redis extra is not installed")
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+
+    with redis_server(binary) as url, redis.Redis.from_url(url) as client:
+        assert client.ping()
+
+    with pytest.raises(redis.ConnectionError), redis.Redis.from_url(url) as client:
+        client.ping()
 
 
 def test_main_writes_every_selected_row_to_json(
