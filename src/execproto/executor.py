@@ -658,6 +658,7 @@ class ToolExecutor:
         with self._pool_lock:
             self._closed = True
             pool, self._pool = self._pool, None
+            self._handoff = None  # nor keep the last event loop alive
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=True)
 
