@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import logging
 import threading
 from collections.abc import Iterator
@@ -1030,6 +1031,58 @@ def test_keys_name_the_tool_by_class_path_then_registered_name_then_namespace() 
         "tests.test_executor.Service[fr].get",
     ]
     assert expected == [key[0] for key in cache.keys]
+
+
+class _Plain:
+    pass
+
+
+class _ClassNamespace:
+    __execproto_namespace__ = "class-level"
+
+
+class _Slotted:
+    __slots__ = ("value",)
+
+
+class _OwnDict:
+    @property
+    def __dict__(self) -> dict[str, object]:  # type: ignore[override]
+        return {NAMESPACE_ATTRIBUTE: "from a property"}
+
+
+class _Dynamic:
+    def __getattr__(self, name: str) -> str:
+        return "dynamic"
+
+
+def _with_namespace(tool: object, namespace: str) -> object:
+    setattr(tool, NAMESPACE_ATTRIBUTE, namespace)
+    return tool
+
+
+@pytest.mark.parametrize(
+    "tool",
+    [
+        _Plain(),
+        _with_namespace(_Plain(), "instance-level"),
+        _ClassNamespace(),
+        _with_namespace(_ClassNamespace(), "instance wins over a plain class value"),
+        _Slotted(),
+        _OwnDict(),
+        _Dynamic(),
+        _Plain,
+    ],
+    ids=["plain", "instance", "class", "both", "slots", "dict-property", "getattr", "a-class"],
+)
+def test_the_namespace_is_read_as_getattr_static_reads_it(tool: object) -> None:
+    # Whatever shortcut the executor takes, the identity is what getattr_static implies.
+    executor = ToolExecutor()
+    base = f"{type(tool).__module__}.{type(tool).__qualname__}"
+    namespace = inspect.getattr_static(tool, NAMESPACE_ATTRIBUTE, None)
+    expected = base if namespace is None else f"{base}[{namespace}]"
+
+    assert expected == executor.tool_identity(tool)
 
 
 def test_namespace_must_be_a_plain_string() -> None:

@@ -631,7 +631,7 @@ class ToolExecutor:
         if base is None:
             cls = type(tool)
             base = f"{cls.__module__}.{cls.__qualname__}"
-        namespace = inspect.getattr_static(tool, NAMESPACE_ATTRIBUTE, None)
+        namespace = _namespace_of(tool)
         if namespace is None:
             return base
         if not isinstance(namespace, str):
@@ -1089,6 +1089,35 @@ class _Handoff:
                 future.set_result(done.result())
             else:
                 future.set_exception(error)
+
+
+# The real namespace of a class, whatever its metaclass says __dict__ is.
+_class_dict: Callable[[type], Any] = type.__dict__["__dict__"].__get__
+
+
+def _namespace_of(tool: object) -> object:
+    """Return ``inspect.getattr_static(tool, NAMESPACE_ATTRIBUTE, None)``, quickly.
+
+    getattr_static costs microseconds per cached call. In the usual case (no class along
+    the MRO defines the attribute or replaces ``__dict__``) its answer is the instance
+    dictionary's entry, read here directly; any other case is left to it.
+    """
+    for klass in type(tool).__mro__:
+        namespace = _class_dict(klass)
+        if NAMESPACE_ATTRIBUTE in namespace:
+            return inspect.getattr_static(tool, NAMESPACE_ATTRIBUTE, None)
+        slot = namespace.get("__dict__")
+        if slot is not None and not (
+            type(slot) is types.GetSetDescriptorType and slot.__objclass__ is klass
+        ):
+            return inspect.getattr_static(tool, NAMESPACE_ATTRIBUTE, None)
+        if klass is type:  # the tool is a class: its own dictionary is not an instance's
+            return inspect.getattr_static(tool, NAMESPACE_ATTRIBUTE, None)
+    try:
+        instance: dict[str, object] = object.__getattribute__(tool, "__dict__")
+    except AttributeError:  # __slots__ without __dict__
+        return None
+    return instance.get(NAMESPACE_ATTRIBUTE)
 
 
 def _method(obj: object, name: str, *, is_async: bool) -> Any:
