@@ -150,18 +150,11 @@ def make_cache_key(
     """
     if type(operation_type) is not str or type(user_id) is not str or type(task_id) is not str:
         raise _bad_scope(operation_type, user_id, task_id)
-    n1 = len(operation_type)
-    n2 = len(user_id)
-    n3 = len(task_id)
-    out = [
-        _VERSION,
-        _STR_PREFIX[n1] if n1 < 256 else f"s{n1}:",
-        operation_type,
-        _STR_PREFIX[n2] if n2 < 256 else f"s{n2}:",
-        user_id,
-        _STR_PREFIX[n3] if n3 < 256 else f"s{n3}:",
-        task_id,
-    ]
+    scope = (operation_type, user_id, task_id)
+    head = _heads.get(scope)
+    if head is None:
+        head = _head(scope)
+    out = [head]
     try:
         if type(args) is tuple and not args:  # the usual case: keyword arguments only
             out.append("t0:")
@@ -180,6 +173,25 @@ def make_cache_key(
     except UnicodeEncodeError:
         data = _utf8(text)
     return hashlib.blake2b(data, digest_size=_DIGEST_SIZE).hexdigest()
+
+
+# The version line and the three scope strings, encoded, for the scopes seen lately: one
+# operation in one task makes many calls. Cleared when full, which bounds it.
+_MAX_HEADS = 1024
+_heads: dict[tuple[str, str, str], str] = {}
+
+
+def _head(scope: tuple[str, str, str]) -> str:
+    out = [_VERSION]
+    for part in scope:
+        n = len(part)
+        out.append(_STR_PREFIX[n] if n < 256 else f"s{n}:")
+        out.append(part)
+    head = "".join(out)
+    if len(_heads) >= _MAX_HEADS:
+        _heads.clear()
+    _heads[scope] = head
+    return head
 
 
 def canonical_bytes(value: Any) -> bytes:
