@@ -605,10 +605,12 @@ def mcp_server(
                 f"no tool {params.name!r}; this server has: {', '.join(sorted(published()))}",
             )
         run: ToolExecutor = ctx.lifespan_context["executor"]
+        # The tool object, not its name: a caller's executor may have no registry.
+        tool = registry.get_tool(schema.tool)
         arguments = dict(params.arguments or {})
         async with limiter:
             outcome = await _run_reporting_progress(
-                lambda: run.execute_async(schema.tool, schema.operation, **arguments),
+                lambda: run.execute_async(tool, schema.operation, **arguments),
                 ctx,
                 label=schema.name,
                 interval=progress_interval,
