@@ -189,3 +189,14 @@ def test_markdown_has_one_table_line_per_measurement_and_per_missing_subject() -
     assert 3 == len(table)
     assert "**missed**" in table[1]
     assert "not available: ImportError: not yet" in table[2]
+
+
+def test_a_snapshot_size_is_shown_after_the_peak_in_the_table_and_the_markdown() -> None:
+    row = _row(None, 2.0)
+    row.measurements[1].peak_bytes = 5 * 1024
+    row.measurements[1].snapshot_bytes = 2048
+
+    text = format_markdown(json.loads(json.dumps(to_json([row], "smoke"))))
+
+    assert "5 KiB; snapshot 2 KiB" in format_table([row])
+    assert "| 5 KiB; snapshot 2 KiB |" in text
