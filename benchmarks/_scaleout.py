@@ -34,7 +34,7 @@ from benchmarks._rows import (
     execproto_attr,
 )
 
-__all__ = ["row_dask", "row_redis_cache_hit"]
+__all__ = ["redis_server", "row_dask", "row_redis_cache_hit"]
 
 # Bounds on a hang (a server that never comes up), never a measured expectation.
 _START_TIMEOUT = 30.0
