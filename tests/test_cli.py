@@ -25,7 +25,7 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert 0 == info.value.code
     out = capsys.readouterr().out
-    assert [] == [name for name in ("check", "run") if name not in out]
+    assert [] == [name for name in ("check", "run", "serve-mcp") if name not in out]
 
 
 def test_a_reader_that_closes_the_pipe_ends_the_command_without_a_traceback() -> None:

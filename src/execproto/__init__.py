@@ -58,6 +58,12 @@ from execproto.registry import (
     operation,
     resolve_operation,
 )
+from execproto.schemas import (
+    OperationSchema,
+    operation_schema,
+    parameters_schema,
+    registry_schemas,
+)
 from execproto.typed import (
     IAsyncCacheProvider,
     IAsyncContextExecutor,
@@ -104,6 +110,7 @@ __all__ = [
     "OperationItem",
     "OperationNotFoundError",
     "OperationPolicy",
+    "OperationSchema",
     "OperationTimeoutError",
     "Problem",
     "ProblemKind",
@@ -136,7 +143,10 @@ __all__ = [
     "make_cache_key",
     "monitor_execution",
     "operation",
+    "operation_schema",
+    "parameters_schema",
     "parse_operation_spec",
+    "registry_schemas",
     "resolve_operation",
     "tool_call_id",
     "validate_plan",

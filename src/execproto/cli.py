@@ -1,4 +1,4 @@
-"""The ``execproto`` command line: ``execproto check`` and ``execproto run``.
+"""The ``execproto`` command line: ``execproto check``, ``execproto run``, ``execproto serve-mcp``.
 
 Each subcommand lives in its own private module exposing ``add_arguments(parser)`` and
 ``run(args) -> int``. Those modules import their optional dependencies (rich, mypy) only
@@ -27,6 +27,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "run": (
         "execproto._cli_run",
         "run an operation plan (sequence, parallel or DAG) and print its step results",
+    ),
+    "serve-mcp": (
+        "execproto._cli_serve_mcp",
+        "publish a tools module's operations as MCP tools over stdio",
     ),
 }
 

@@ -209,7 +209,8 @@ def _hints(target: object) -> Mapping[str, Any]:
     if not isinstance(target, (types.FunctionType, types.MethodType)):
         function = getattr(type(target), "__call__", target)  # noqa: B004
     try:
-        return typing.get_type_hints(function)
+        # typing_extensions' version does not add Optional[...] for None defaults on 3.10.
+        return typing_extensions.get_type_hints(function)
     except Exception:
         # An annotation that cannot be resolved (a name imported only under TYPE_CHECKING,
         # a typo) is treated as absent: annotations are compared only where both sides are

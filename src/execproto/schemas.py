@@ -47,6 +47,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import typing_extensions
 from typing_extensions import Protocol
 
 from execproto.registry import OperationInfo, list_operations, resolve_operation
@@ -235,7 +236,9 @@ def _typed_properties(
     used, resolved the same way, so schema and validation cannot drift apart.
     """
     try:
-        hints = typing.get_type_hints(info.function, include_extras=True)
+        # typing_extensions' version: on 3.10 typing's adds Optional[...] to every parameter
+        # whose default is None, so the schema would differ between Python versions.
+        hints = typing_extensions.get_type_hints(info.function, include_extras=True)
     except Exception as err:
         _log.debug("no parameter types for %s: %r", info.function.__qualname__, err)
         return {}, {}
