@@ -86,11 +86,12 @@ try:
     from mcp.server.stdio import stdio_server
     from mcp.shared.exceptions import MCPError
     from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-except ImportError as err:  # pragma: no cover - depends on the installed extras
+except ImportError as _missing:  # pragma: no cover - depends on the installed extras
+    # A private name: a module-level ``err`` would count as public API for verifytypes.
     raise ImportError(
-        f"execproto.mcp_tools needs the MCP SDK, which is not installed ({err}); "
+        f"execproto.mcp_tools needs the MCP SDK, which is not installed ({_missing}); "
         f"install the extra with: pip install 'execproto[mcp]'"
-    ) from err
+    ) from _missing
 
 __all__ = [
     "ERROR_CODE_META",
