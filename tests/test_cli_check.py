@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 from examples.third_party import SyncOnlyExecutor
 
-from execproto import _cli_check
+from execproto import _checkers, _cli_check
 from execproto.cli import main
+from execproto.conformance import check
 from execproto.protocols import IToolExecutor
 
 REPO = Path(__file__).resolve().parent.parent
@@ -114,7 +114,10 @@ def test_own_protocol_by_module_and_name(capsys: pytest.CaptureFixture[str]) -> 
     ("arguments", "message"),
     [
         (["no_such_module_xyz:Thing"], "cannot import module 'no_such_module_xyz'"),
-        (["examples.third_party:Nope"], "has no attribute 'Nope'"),
+        (
+            ["examples.third_party:Nope"],
+            "expected a class or object named 'Nope' in module 'examples.third_party'",
+        ),
         (["examples.third_party"], "expected module:Name"),
         (["examples.third_party:EchoExecutor", "-p", "IFoo"], "unknown protocol 'IFoo'"),
         (
@@ -131,6 +134,43 @@ def test_bad_input_exits_two_with_a_message_and_no_traceback(
     assert message in captured.err
     assert "Traceback" not in captured.err + captured.out
     assert captured.err.startswith("execproto check: error: ")
+
+
+def test_a_missing_name_is_named_once_with_close_matches_offered(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert 2 == main(["check", "examples.third_party:EchoExecutr"])
+    err = capsys.readouterr().err
+    assert 1 == err.count("'EchoExecutr'")
+    assert "did you mean 'EchoExecutor'" in err
+
+
+def test_a_missing_nested_name_says_where_the_lookup_stopped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert 2 == main(["check", "examples.third_party:EchoExecutor.nope"])
+    err = capsys.readouterr().err
+    assert "named 'nope' in examples.third_party:EchoExecutor (a type)" in err
+
+
+def test_rich_output_keeps_a_long_target_name_on_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("rich")
+    assert 0 == main(["check", "examples.third_party:EchoExecutor", "-p", "IToolExecutor"])
+    lines = capsys.readouterr().out.splitlines()
+    assert "execproto check examples.third_party:EchoExecutor" == lines[0].strip()
+
+
+def test_rich_output_shows_square_brackets_in_cells_verbatim() -> None:
+    pytest.importorskip("rich")
+    stream = io.StringIO()
+    report = check(object(), IToolExecutor)
+    result = _cli_check._Result("IToolExecutor", report)
+    result.static["mypy"] = _cli_check._StaticVerdict(False, "bad [return-value]")
+    result.static["pyright"] = _cli_check._StaticVerdict(True, "accepted")
+    _cli_check._render("x:y", [result], True, stream)
+    assert "[return-value]" in stream.getvalue()
 
 
 def test_a_module_that_fails_on_import_is_bad_input(
@@ -189,22 +229,14 @@ def _typed_executor() -> object:
     return ITypedToolExecutor
 
 
-def _pyright() -> str | None:
-    found = os.environ.get("PYRIGHT") or shutil.which("pyright")
-    if found:
-        return found
-    bundled = REPO / ".venv" / "pyright" / "node_modules" / ".bin" / "pyright"
-    return str(bundled) if bundled.exists() else None
-
-
 @pytest.mark.typecheck
 @pytest.mark.slow
 def test_static_runs_mypy_and_pyright_side_by_side(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pyright = _pyright()
+    pyright = _checkers.find_pyright()
     if pyright is None:
-        pytest.skip("pyright is not installed (set $PYRIGHT)")
+        pytest.skip("pyright is not installed (run `make install` or set $PYRIGHT)")
     monkeypatch.setenv("PYRIGHT", pyright)
     code = main(
         [
@@ -234,7 +266,7 @@ def test_static_runs_mypy_and_pyright_side_by_side(
 def test_static_without_pyright_says_not_installed(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_cli_check, "_find_pyright", lambda: None)
+    monkeypatch.setattr(_checkers, "find_pyright", lambda: None)
     monkeypatch.setattr(
         _cli_check,
         "_mypy",

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import os
-import shutil
-import subprocess
-import sys
 import textwrap
 import types
 from pathlib import Path
@@ -20,7 +16,7 @@ from examples.third_party import EchoExecutor, NotAnExecutor, SyncOnlyExecutor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from execproto import conformance
+from execproto import _checkers, conformance
 from execproto.conformance import (
     ConformanceReport,
     Problem,
@@ -511,12 +507,8 @@ class Bad:  # line 15
 """
 
 
-def _pyright() -> str | None:
-    found = os.environ.get("PYRIGHT") or shutil.which("pyright")
-    if found:
-        return found
-    bundled = REPO / ".venv" / "pyright" / "node_modules" / ".bin" / "pyright"
-    return str(bundled) if bundled.exists() else None
+def _errors(diagnostics: list[_checkers.Diagnostic]) -> list[tuple[str, int, str]]:
+    return [(d.path.name, d.line, d.code) for d in diagnostics if d.severity == "error"]
 
 
 @pytest.mark.typecheck
@@ -525,42 +517,21 @@ def test_implements_is_enforced_statically_by_mypy_and_pyright(tmp_path: Path) -
     source = tmp_path / "snippet.py"
     source.write_text(textwrap.dedent(_STATIC_SNIPPET))
     env = {**os.environ, "MYPYPATH": str(REPO / "src")}
-    mypy = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(source)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        check=False,
+    mypy = _checkers.run_mypy(
+        [source], cwd=tmp_path, env=env, options=["--strict", "--no-incremental"]
     )
-    mypy_lines = [line for line in mypy.stdout.splitlines() if ": error:" in line]
-    assert 1 == len(mypy_lines), mypy.stdout
-    assert "snippet.py:14:" in mypy_lines[0]
-    assert "[arg-type]" in mypy_lines[0]
-    pyright = _pyright()
+    assert [("snippet.py", 14, "arg-type")] == _errors(mypy)
+    pyright = _checkers.find_pyright()
     if pyright is None:
-        pytest.skip("pyright is not installed (set $PYRIGHT)")
+        pytest.skip("pyright is not installed (run `make install` or set $PYRIGHT)")
     config = {
+        "include": [source.name],
         "typeCheckingMode": "strict",
         "pythonVersion": "3.10",
         "extraPaths": [str(REPO / "src")],
     }
-    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config))
-    result = subprocess.run(
-        [pyright, "--pythonpath", sys.executable, str(source)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-        env={
-            **os.environ,
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        },
-    )
-    errors = [line for line in result.stdout.splitlines() if " - error:" in line]
-    assert 1 == len(errors), result.stdout
-    assert "snippet.py:14:" in errors[0]
-    assert "reportArgumentType" in result.stdout
+    diagnostics = _checkers.run_pyright(pyright, config, cwd=tmp_path, env=os.environ)
+    assert [("snippet.py", 14, "reportArgumentType")] == _errors(diagnostics)
 
 
 # --- property: check() against an oracle that calls the members -----------------------------

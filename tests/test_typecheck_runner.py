@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from execproto import _checkers
+
 REPO = Path(__file__).resolve().parent.parent
 SUITE = REPO / "typecheck"
 FAMILIES = [
@@ -45,9 +47,9 @@ run = _load_runner()
 
 @pytest.fixture(scope="module")
 def pyright() -> str:
-    path = os.environ.get("PYRIGHT") or str(REPO / ".venv/pyright/node_modules/.bin/pyright")
-    if shutil.which(path) is None:
-        pytest.skip(f"pyright not found at {path!r}; run `make install` or set $PYRIGHT")
+    path = _checkers.find_pyright()
+    if path is None:
+        pytest.skip("pyright not found; run `make install`, put it on PATH or set $PYRIGHT")
     return path
 
 
@@ -122,6 +124,20 @@ def test_compare_reports_an_error_on_a_line_without_expectation(tmp_path: Path) 
     error = run.Diagnostic("mypy", path.resolve(), 1, "assignment", "Incompatible types")
     run.compare(run.collect(tmp_path, outcome), [error], outcome)
     assert any("unexpected mypy error [assignment]" in p for p in outcome.problems)
+
+
+def test_a_checker_that_cannot_run_is_a_suite_error(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-such-pyright")
+    with pytest.raises(run.SuiteError, match="could not run"):
+        run.run_pyright(missing, tmp_path, [], dict(os.environ), tmp_path, False)
+
+
+def test_without_any_pyright_the_runner_says_how_to_get_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(_checkers, "find_pyright", lambda: None)
+    assert 2 == run.main([])
+    assert "pyright not found; run `make install`" in capsys.readouterr().err
 
 
 # Real checker runs.

@@ -40,6 +40,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from execproto import _checkers
+from execproto._checkers import Diagnostic
+
 __all__ = [
     "KINDS",
     "POSITIONS",
@@ -102,17 +105,6 @@ class Expectation:
     verdicts: dict[str, str | None]  # checker -> expected code/rule, None when it accepts
     members: tuple[str, ...]
     diverge: str | None
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    """One error reported by a checker, with its notes folded into ``text``."""
-
-    checker: str
-    path: Path
-    line: int
-    code: str
-    text: str
 
 
 @dataclass
@@ -234,7 +226,7 @@ def _run(
 def _check_version(name: str, reported: str, pinned: str) -> None:
     if re.search(rf"\b{re.escape(pinned)}\b(?![.\d])", reported) is None:
         raise SuiteError(
-            f"{name} {pinned} is pinned but {reported.strip()!r} was found; "
+            f"{name} {pinned} is pinned but {reported!r} was found; "
             "run `make install` (or pass --any-version to try another version)"
         )
 
@@ -245,49 +237,19 @@ def run_mypy(files: Sequence[Path], env: dict[str, str], work: Path, pin: bool) 
     Raises:
         SuiteError: mypy is missing, is not the pinned version, or crashed.
     """
-    command = [sys.executable, "-m", "mypy"]
-    if pin:
-        _check_version("mypy", _run([*command, "--version"], env, work).stdout, MYPY_VERSION)
-    config = work / "mypy.ini"
-    config.write_text("[mypy]\n", encoding="utf-8")
-    result = _run(
-        [
-            *command,
-            "--config-file", str(config),
-            "--cache-dir", str(work / "mypy-cache"),
-            "--strict",
-            "--warn-unreachable",
-            "--python-version", "3.10",
-            "--output", "json",
-            "--no-error-summary",
-            *map(str, files),
-        ],
-        env,
-        work,
-    )  # fmt: skip
-    if result.returncode not in (0, 1):
-        raise SuiteError(
-            f"mypy crashed (exit {result.returncode}):\n{result.stderr}{result.stdout}"
+    try:
+        if pin:
+            reported = _checkers.version(_checkers.mypy_command(), env=env, cwd=work)
+            _check_version("mypy", reported, MYPY_VERSION)
+        diagnostics = _checkers.run_mypy(
+            files,
+            cwd=work,
+            env=env,
+            options=["--strict", "--warn-unreachable", "--python-version", "3.10"],
         )
-    diagnostics: list[Diagnostic] = []
-    for raw in result.stdout.splitlines():
-        if not raw.startswith("{"):
-            continue
-        item = json.loads(raw)
-        if item["severity"] != "error":
-            continue
-        text = item["message"] + ("\n" + item["hint"] if item.get("hint") else "")
-        path = Path(item["file"])
-        diagnostics.append(
-            Diagnostic(
-                "mypy",
-                (path if path.is_absolute() else work / path).resolve(),
-                item["line"],
-                item.get("code") or "misc",
-                text,
-            )
-        )
-    return diagnostics
+    except _checkers.CheckerFailure as err:
+        raise SuiteError(f"mypy: {err}") from err
+    return [d for d in diagnostics if d.severity == "error"]
 
 
 def run_pyright(
@@ -303,8 +265,6 @@ def run_pyright(
     Raises:
         SuiteError: pyright is missing, is not the pinned version, or crashed.
     """
-    if pin:
-        _check_version("pyright", _run([pyright, "--version"], env, work).stdout, PYRIGHT_VERSION)
     # pyright only takes include paths relative to its configuration file.
     config = {
         "include": [os.path.relpath(root / sub, work) for sub in ("pass", "fail")],
@@ -312,36 +272,14 @@ def run_pyright(
         "typeCheckingMode": "strict",
         "pythonVersion": "3.10",
     }
-    (work / "pyrightconfig.json").write_text(json.dumps(config), encoding="utf-8")
-    result = _run(
-        [
-            pyright,
-            "--outputjson",
-            "--pythonpath",
-            sys.executable,
-            "-p",
-            str(work / "pyrightconfig.json"),
-        ],
-        env,
-        work,
-    )
     try:
-        report = json.loads(result.stdout)
-    except json.JSONDecodeError as err:
-        raise SuiteError(
-            f"pyright gave no JSON report (exit {result.returncode}):\n{result.stderr}{result.stdout}"
-        ) from err
-    return [
-        Diagnostic(
-            "pyright",
-            Path(item["file"]).resolve(),
-            item["range"]["start"]["line"] + 1,
-            item.get("rule") or "error",
-            item["message"],
-        )
-        for item in report["generalDiagnostics"]
-        if item["severity"] in ("error", "warning")
-    ]
+        if pin:
+            reported = _checkers.version([pyright], env=env, cwd=work)
+            _check_version("pyright", reported, PYRIGHT_VERSION)
+        diagnostics = _checkers.run_pyright(pyright, config, cwd=work, env=env)
+    except _checkers.CheckerFailure as err:
+        raise SuiteError(f"pyright: {err}") from err
+    return [d for d in diagnostics if d.severity in ("error", "warning")]
 
 
 def run_stubtest(stubs: Path, runtime: Path, env: dict[str, str], work: Path) -> list[str]:
@@ -528,8 +466,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--pyright",
-        default=os.environ.get("PYRIGHT") or str(_REPO / ".venv/pyright/node_modules/.bin/pyright"),
-        help="pyright executable (default: $PYRIGHT, else the one `make install` puts in .venv)",
+        default=None,
+        help="pyright executable (default: $PYRIGHT, else the one `make install` puts in the "
+        "virtualenv of this Python, else pyright on PATH)",
     )
     parser.add_argument(
         "--no-stubtest", dest="stubtest", action="store_false", help="skip stubtest"
@@ -538,8 +477,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--any-version", dest="pin", action="store_false", help="do not enforce pins"
     )
     args = parser.parse_args(argv)
+    pyright = args.pyright or _checkers.find_pyright()
+    if pyright is None:
+        print(
+            "typecheck: pyright not found; run `make install`, put it on PATH, set $PYRIGHT "
+            "or pass --pyright",
+            file=sys.stderr,
+        )
+        return 2
     # The checkers run in a temporary folder: a relative path must be anchored here first.
-    pyright = os.path.abspath(args.pyright) if os.sep in args.pyright else args.pyright
+    if os.sep in pyright:
+        pyright = os.path.abspath(pyright)
     try:
         outcome = run_suite(
             args.root.resolve(),

@@ -13,13 +13,12 @@ that cannot be imported, an unknown protocol name).
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import importlib.util
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 import typing
@@ -30,7 +29,7 @@ from typing import Any, TextIO
 
 import typing_extensions
 
-from execproto import protocols, typed
+from execproto import _checkers, protocols, typed
 from execproto.conformance import ConformanceReport, ProblemKind, check
 
 __all__ = ["add_arguments", "run"]
@@ -134,15 +133,29 @@ def _import_target(spec: str) -> tuple[str, str, object]:
             f"name and that it is importable from here (PYTHONPATH)"
         ) from None
     value: object = module
+    found: list[str] = []
     for part in attribute_path.split("."):
         try:
             value = getattr(value, part)
         except AttributeError:
-            raise _BadInput(
-                f"module {module_name!r} has no attribute {attribute_path!r} "
-                f"(no {part!r}); check the name after ':'"
-            ) from None
+            raise _BadInput(_no_attribute(module_name, found, value, part)) from None
+        found.append(part)
     return module_name, attribute_path, value
+
+
+def _no_attribute(module_name: str, found: list[str], owner: object, part: str) -> str:
+    """Say which name is missing where, and what the user may have meant instead."""
+    if found:
+        where = f"{module_name}:{'.'.join(found)} (a {type(owner).__name__})"
+    else:
+        where = f"module {module_name!r}"
+    candidates = [name for name in dir(owner) if not name.startswith("_")]
+    close = difflib.get_close_matches(part, candidates, n=3)
+    fix = f"did you mean {' or '.join(map(repr, close))}?" if close else "check the name"
+    return (
+        f"expected a class or object named {part!r} in {where}, but it has no attribute of "
+        f"that name; {fix} (the part after ':' is looked up attribute by attribute)"
+    )
 
 
 def _known_protocols() -> dict[str, type]:
@@ -281,94 +294,51 @@ def _verdicts(
 
 
 def _mypy(path: Path, roots: list[str], line_of: dict[int, str]) -> dict[str, _StaticVerdict]:
-    if importlib.util.find_spec("mypy") is None:
-        return _verdicts([], line_of, f"not installed (pip install mypy into {sys.executable})")
     environment = {**os.environ, "MYPYPATH": os.pathsep.join(roots)}
-    command = [
-        sys.executable,
-        "-m",
-        "mypy",
-        "--strict",
-        "--show-error-codes",
-        "--no-error-summary",
-        "--no-pretty",
-        "--cache-dir",
-        str(path.parent / ".mypy_cache"),
-        str(path),
-    ]
-    completed = _execute(command, environment, path.parent)
-    if isinstance(completed, str):
-        return _verdicts([], line_of, completed)
-    # mypy prints the path as it sees it (relative to its working directory, or not).
-    pattern = re.compile(rf"^(?:.*[\\/])?{re.escape(path.name)}:(\d+): error: (.*)$")
-    errors = [
-        (int(match[1]), match[2])
-        for match in map(pattern.match, completed.stdout.splitlines())
-        if match
-    ]
-    failure = None
-    if completed.returncode not in (0, 1) or (completed.returncode == 1 and not errors):
-        # Never report "accepted" for output that could not be read.
-        output = (completed.stderr or completed.stdout).strip()[:200]
-        failure = f"mypy failed (exit {completed.returncode}): {output}"
-    return _verdicts(errors, line_of, failure)
-
-
-def _find_pyright() -> str | None:
-    return os.environ.get("PYRIGHT") or shutil.which("pyright")
+    try:
+        diagnostics = _checkers.run_mypy(
+            [path], cwd=path.parent, env=environment, options=["--strict"], timeout=_STATIC_TIMEOUT
+        )
+    except _checkers.CheckerFailure as failure:
+        return _verdicts([], line_of, str(failure))
+    return _verdicts(_errors_in(path, diagnostics), line_of, None)
 
 
 def _pyright(path: Path, roots: list[str], line_of: dict[int, str]) -> dict[str, _StaticVerdict]:
-    executable = _find_pyright()
+    executable = _checkers.find_pyright()
     if executable is None:
-        return _verdicts([], line_of, "not installed (put pyright on PATH or set $PYRIGHT)")
+        return _verdicts(
+            [],
+            line_of,
+            "not installed (run `make install`, put pyright on PATH or set $PYRIGHT)",
+        )
     config = {
+        "include": [path.name],
         "typeCheckingMode": "strict",
         "pythonVersion": f"{sys.version_info.major}.{sys.version_info.minor}",
         "extraPaths": roots,
     }
-    (path.parent / "pyrightconfig.json").write_text(json.dumps(config), encoding="utf-8")
-    environment = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    command = [executable, "--outputjson", "--pythonpath", sys.executable, str(path)]
-    completed = _execute(command, environment, path.parent)
-    if isinstance(completed, str):
-        return _verdicts([], line_of, completed)
     try:
-        diagnostics = json.loads(completed.stdout)["generalDiagnostics"]
-    except (ValueError, KeyError, TypeError):
-        detail = (completed.stderr or completed.stdout).strip()[:200]
-        return _verdicts([], line_of, f"pyright failed (exit {completed.returncode}): {detail}")
-    errors = [
-        (
-            int(item["range"]["start"]["line"]) + 1,
-            f"{item['message'].splitlines()[0]} ({item.get('rule', 'error')})",
+        diagnostics = _checkers.run_pyright(
+            executable, config, cwd=path.parent, env=os.environ, timeout=_STATIC_TIMEOUT
         )
-        for item in diagnostics
-        if item.get("severity") == "error"
+    except _checkers.CheckerFailure as failure:
+        return _verdicts([], line_of, str(failure))
+    return _verdicts(_errors_in(path, diagnostics), line_of, None)
+
+
+def _errors_in(path: Path, diagnostics: list[_checkers.Diagnostic]) -> list[tuple[int, str]]:
+    """The errors in the generated file *path*, as (line, first line of message and code).
+
+    mypy also reports errors inside the target's own modules when it finds them through
+    ``MYPYPATH``; those are the target author's business, not a verdict on conformance.
+    """
+    generated = path.resolve()
+    return [
+        (diagnostic.line, f"{diagnostic.text.splitlines()[0]} [{diagnostic.code}]")
+        for diagnostic in diagnostics
+        if diagnostic.severity == "error" and diagnostic.path == generated
     ]
-    return _verdicts(errors, line_of, None)
-
-
-def _execute(
-    command: list[str], environment: dict[str, str], directory: Path
-) -> subprocess.CompletedProcess[str] | str:
-    try:
-        return subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            env=environment,
-            cwd=directory,
-            timeout=_STATIC_TIMEOUT,
-            check=False,
-        )
-    except OSError as error:
-        return f"could not run {command[0]!r}: {error}"
-    except subprocess.TimeoutExpired:
-        return f"timed out after {_STATIC_TIMEOUT:.0f} s"
 
 
 # --------------------------------------------------------------------------------------------
@@ -403,7 +373,9 @@ def _rich_console(stream: TextIO) -> Any:
     if importlib.util.find_spec("rich") is None:
         return None
     console_module = importlib.import_module("rich.console")
-    return console_module.Console(file=stream, soft_wrap=False, highlight=False)
+    # No markup: cells quote user code and checker messages, where '[str, Any]' or
+    # '[return-value]' would be read as style tags and vanish.
+    return console_module.Console(file=stream, soft_wrap=False, highlight=False, markup=False)
 
 
 def _render(target: str, results: list[_Result], explicit: bool, stream: TextIO) -> None:
@@ -434,7 +406,10 @@ def _render(target: str, results: list[_Result], explicit: bool, stream: TextIO)
             print(footer, file=stream)
         return
     table_module = importlib.import_module("rich.table")
-    verdicts = table_module.Table(title="execproto check", caption=target)
+    # A heading line, not a caption: a caption is as narrow as the table and rich would
+    # wrap a long target in the middle of its name.
+    console.print(f"execproto check {target}", soft_wrap=True)
+    verdicts = table_module.Table()
     for column in verdict_header:
         verdicts.add_column(column, overflow="fold")
     for row in verdict_rows:
