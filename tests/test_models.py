@@ -51,6 +51,18 @@ def test_seed_style_string_values_are_coerced_to_enums() -> None:
     assert result.failed
 
 
+def test_enum_members_are_stored_as_given() -> None:
+    result = TaskStepResult(
+        step="calc.add", status=TaskStatus.TIMED_OUT, error_code=ErrorCode.TIMEOUT_ERROR
+    )
+    assert (TaskStatus.TIMED_OUT, ErrorCode.TIMEOUT_ERROR) == (result.status, result.error_code)
+
+
+def test_unknown_string_status_is_still_rejected() -> None:
+    with pytest.raises(ValueError, match="'done'"):
+        TaskStepResult(step="calc.add", status="done")  # type: ignore[arg-type]
+
+
 def test_step_result_is_immutable() -> None:
     result = TaskStepResult(step="a.b", completed=True, status=TaskStatus.COMPLETED)
     with pytest.raises(dataclasses.FrozenInstanceError):

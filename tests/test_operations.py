@@ -481,6 +481,27 @@ async def test_references_resolve_inside_nested_lists_and_dicts(probe: Probe) ->
     } == steps[1].result
 
 
+class Text(str):
+    """A str subclass: references made of one must be found like plain strings."""
+
+
+async def test_references_are_found_next_to_scalars_and_in_str_subclasses(probe: Probe) -> None:
+    steps = await make(probe).execute_operations_sequence(
+        [
+            op("echo", value=7),
+            {
+                "operation": "probe.echo",
+                "params": {"value": ("$result[0]", 1, 2.5, True, None, Text("$result[0]"))},
+            },
+            {"operation": "probe.echo", "params": {"value": Text("$result[0]"), "yields": 0}},
+        ],
+        "u",
+        "t",
+    )
+    assert (7, 1, 2.5, True, None, 7) == steps[1].result
+    assert 7 == steps[2].result
+
+
 @pytest.mark.parametrize(
     ("reference", "reason"),
     [

@@ -105,8 +105,10 @@ class TaskStepResult:
 
     def __post_init__(self) -> None:
         # ``object.__setattr__``: the instance is frozen, and coercion must happen once here.
-        object.__setattr__(self, "status", TaskStatus(self.status))
-        if self.error_code is not None:
+        # The executor passes members already; only other values (strings) need coercing.
+        if type(self.status) is not TaskStatus:
+            object.__setattr__(self, "status", TaskStatus(self.status))
+        if self.error_code is not None and type(self.error_code) is not ErrorCode:
             object.__setattr__(self, "error_code", ErrorCode(self.error_code))
         if not (math.isfinite(self.duration) and self.duration >= 0):
             raise ValueError(

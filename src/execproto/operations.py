@@ -123,7 +123,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -172,6 +172,7 @@ _REFERENCE_PREFIX = "$result["
 _REFERENCE = re.compile(r"\$result\[(-?\d+)\]((?:\.[^.\[\]]+|\[-?\d+\])*)")
 _SEGMENT = re.compile(r"\.([^.\[\]]+)|\[(-?\d+)\]")
 _SPEC_CACHE_SIZE = 1024
+_COMPLETED = TaskStatus.COMPLETED
 _spec_cache: dict[str, tuple[str, str]] = {}
 
 
@@ -280,11 +281,8 @@ def _parse_item_or_raise(index: int, raw: object) -> _Item:
         tool_name, operation_name = parse_operation_spec(spec)
     except InvalidOperationError as err:
         raise InvalidOperationError(f"{where}: {err}") from err
-    params = item.get("params", {})
-    if not isinstance(params, Mapping) or not all(
-        isinstance(key, str)
-        for key in params  # pyright: ignore[reportUnknownVariableType]
-    ):
+    params = item.get("params", _NO_PARAMS)
+    if not isinstance(params, Mapping) or not _has_str_keys(params):  # pyright: ignore[reportUnknownArgumentType]
         raise InvalidOperationError(
             f"{where} ({spec!r}): 'params' must be a mapping with str keys, got {params!r} "
             f"of type {type(params).__name__}"  # pyright: ignore[reportUnknownArgumentType]
@@ -295,7 +293,28 @@ def _parse_item_or_raise(index: int, raw: object) -> _Item:
             f"{where} ({spec!r}): 'id' must be a non-empty str, got {item_id!r} of type "
             f"{type(item_id).__name__}"
         )
-    depends_on = item.get("depends_on", [])
+    return _Item(
+        index,
+        spec,
+        tool_name,
+        operation_name,
+        params,  # pyright: ignore[reportUnknownArgumentType]
+        item_id,
+        _depends_on(item["depends_on"], where, spec) if "depends_on" in item else (),
+    )
+
+
+_NO_PARAMS: Mapping[str, Any] = {}
+
+
+def _has_str_keys(mapping: Mapping[Any, Any]) -> bool:
+    for key in mapping:  # noqa: SIM110 - a generator costs more than the keys it checks
+        if not isinstance(key, str):
+            return False
+    return True
+
+
+def _depends_on(depends_on: object, where: str, spec: str) -> tuple[str, ...]:
     if isinstance(depends_on, str) or not isinstance(depends_on, (list, tuple)):
         raise InvalidOperationError(
             f"{where} ({spec!r}): 'depends_on' must be a list of item ids, got "
@@ -307,15 +326,7 @@ def _parse_item_or_raise(index: int, raw: object) -> _Item:
         raise InvalidOperationError(
             f"{where} ({spec!r}): 'depends_on' must hold non-empty str ids, got {bad!r}"
         )
-    return _Item(
-        index=index,
-        spec=spec,
-        tool_name=tool_name,
-        operation_name=operation_name,
-        params=params,  # pyright: ignore[reportUnknownArgumentType]
-        id=item_id,
-        depends_on=tuple(deps),
-    )
+    return tuple(deps)
 
 
 def _is_graph(items: Sequence[_Item]) -> bool:
@@ -576,12 +587,24 @@ def _resolve(value: Any, lookup: Callable[[int, str], Any]) -> Any:
 
 
 def _contains_reference(value: Any) -> bool:
-    if isinstance(value, str):
-        return _is_reference(value)
+    # Runs once per step on every params dict: scalars and plain strings, the common
+    # values, are checked inline; only containers recurse.
+    values: Iterable[Any]
     if isinstance(value, dict):
-        return any(_contains_reference(v) for v in value.values())  # pyright: ignore[reportUnknownVariableType]
-    if isinstance(value, (list, tuple)):
-        return any(_contains_reference(v) for v in value)  # pyright: ignore[reportUnknownVariableType]
+        values = cast("Iterable[Any]", value.values())  # pyright: ignore[reportUnknownMemberType]
+    elif isinstance(value, (list, tuple)):
+        values = cast("Sequence[Any]", value)
+    else:
+        return isinstance(value, str) and value.startswith(_REFERENCE_PREFIX)
+    for item in values:
+        kind = type(item)  # pyright: ignore[reportUnknownVariableType]
+        if kind is str:
+            if item.startswith(_REFERENCE_PREFIX):
+                return True
+        elif kind is int or kind is float or item is None or kind is bool:
+            continue
+        elif _contains_reference(item):
+            return True
     return False
 
 
@@ -804,14 +827,18 @@ class OperationExecutor:
             raise
         except Exception as err:
             return _failed_step(item.spec, err, time.perf_counter() - start)
+        # Positional (step, result, completed, message, status, error_code, error_message,
+        # duration, attempts): built once per successful step, keywords cost more.
         return TaskStepResult(
-            step=item.spec,
-            result=result,
-            completed=True,
-            message=f"Operation {item.spec} completed",
-            status=TaskStatus.COMPLETED,
-            duration=time.perf_counter() - start,
-            attempts=1,
+            item.spec,
+            result,
+            True,
+            f"Operation {item.spec} completed",
+            _COMPLETED,
+            None,
+            None,
+            time.perf_counter() - start,
+            1,
         )
 
     async def _workers(self, count: int, worker: Callable[[], Awaitable[None]]) -> None:
@@ -986,7 +1013,10 @@ class OperationExecutor:
         stopped_by: _Item | None = None
         for item in items:
             if stopped_by is None:
-                step = await self._finish(item, self._step(item, lookup), save, on_step)
+                if save is None and on_step is None:
+                    step = await self._step(item, lookup)  # nothing to save or report
+                else:
+                    step = await self._finish(item, self._step(item, lookup), save, on_step)
                 if step.failed and stop_on_failure:
                     stopped_by = item
             else:
@@ -1113,6 +1143,8 @@ class OperationExecutor:
             if results[item.index] is None and pending[item.index] == 0:
                 ready.append(item.index)
 
+        bare = save is None and on_step is None
+
         async def worker() -> None:
             while True:
                 if ready and not stopped:
@@ -1122,12 +1154,17 @@ class OperationExecutor:
                     started[index] = True
                     state["running"] += 1
                     try:
-                        step = await self._finish(
-                            items[index],
-                            self._step(items[index], lookup_for(index)),
-                            save,
-                            on_step,
-                        )
+                        if bare:
+                            # One coroutine layer less per step: with nothing to save or
+                            # report, _finish would only await the step.
+                            step = await self._step(items[index], lookup_for(index))
+                        else:
+                            step = await self._finish(
+                                items[index],
+                                self._step(items[index], lookup_for(index)),
+                                save,
+                                on_step,
+                            )
                     finally:
                         state["running"] -= 1
                     settle(index, step)
