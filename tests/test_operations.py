@@ -453,6 +453,44 @@ async def test_a_raising_callback_counts_as_a_failure_for_stop_on_failure(probe:
     assert 1 == steps[0].result
 
 
+def save_failing_at(*indices: int) -> Any:
+    def save(user: str, task: str, index: int, step: TaskStepResult) -> None:
+        if index in indices:
+            raise OSError("disk full")
+
+    return save
+
+
+async def test_a_sequence_reference_to_an_unsaved_step_fails_with_e001(probe: Probe) -> None:
+    steps = await make(probe).execute_operations_sequence(
+        [op("echo", value={"kept": True}), op("echo", value="$result[0].kept")],
+        "u",
+        "t",
+        save_callback=save_failing_at(0),
+    )
+    assert [(TaskStatus.FAILED, ErrorCode.DATABASE_ERROR), INVALID] == statuses(steps)
+    assert "E006" in (steps[1].error_message or "")
+    assert [("echo", {"value": {"kept": True}})] == probe.calls
+
+
+async def test_dag_dependants_of_an_unsaved_step_are_skipped(probe: Probe) -> None:
+    steps = await make(probe).execute_operations_sequence(
+        [
+            node("fetch", "echo", value={"kept": True}),
+            node("parse", "echo", "fetch", value="$result[0].kept"),
+            node("other", "echo", value=3),
+        ],
+        "u",
+        "t",
+        save_callback=save_failing_at(0),
+    )
+    assert [(TaskStatus.FAILED, ErrorCode.DATABASE_ERROR), NOT_RUN, OK] == statuses(steps)
+    assert {"kept": True} == steps[0].result
+    assert steps[0].completed
+    assert "'fetch'" in (steps[1].error_message or "")
+    assert [{"kept": True}, 3] == [params["value"] for _, params in probe.calls]
+
+
 # --- references -----------------------------------------------------------------------------
 
 

@@ -78,11 +78,18 @@ suggest the tool raised), and a message that names the upstream item.
 step_result)``, sync or async, is called once for every step the executor tried to run
 (completed or failed, including E001 failures such as a bad reference), after it finished and
 before any step that depends on it starts; never for steps that did not start (skipped
-dependants, steps after ``stop_on_failure``, the items of a malformed DAG). If it raises, the step result is kept with
-its ``result`` intact but becomes ``failed`` with E006 (``DATABASE_ERROR``: the step ran but
-could not be saved) and an ``error_message`` that names the callback's error; it then counts
-as a failure for ``stop_on_failure`` and for dependants. The run is never aborted by a
-callback, so nothing already computed is lost.
+dependants, steps after ``stop_on_failure``, the items of a malformed DAG). If it raises, the
+step result is kept with its ``result`` intact and ``completed`` still true (the operation did
+return that result) but becomes ``failed`` with E006 (``DATABASE_ERROR``: the step ran but
+could not be saved) and an ``error_message`` that names the callback's error. The run is never
+aborted by a callback, so nothing already computed is lost.
+
+One rule decides what follows a step, in every mode: its ``status``. Only a ``completed``
+*status* lets the run build on a step; ``completed=True`` alone only says the operation
+returned. So an unsaved (E006) step is a failure everywhere: it triggers ``stop_on_failure``,
+its DAG dependants are skipped (E004), and a ``$result[N]`` reference to it in a sequence
+fails the referring step with E001 without calling its tool. A later step never builds on a
+result that is not saved.
 
 **stop_on_failure**: after the first step that did not complete, no further step starts;
 every step that did not start is reported as ``cancelled`` (E004, ``attempts == 0``) naming
@@ -1221,11 +1228,13 @@ def _record_batch_item(plan: TrackedPlan, item: _Item, outcome: object) -> None:
 
 
 def _completed_result(step: TaskStepResult, target: int, reference: str) -> Any:
-    if not step.completed:
+    # The status, not ``completed``: a step whose save failed (E006) keeps completed=True
+    # but must not be built on, exactly as its DAG dependants are skipped (module docs).
+    if step.status is not _COMPLETED:
         code = "" if step.error_code is None else f", {step.error_code.value}"
         raise ReferenceResolutionError(
             f"reference {reference!r} points at step {target}, which did not complete "
-            f"({step.status.value}{code}); its result cannot be used"
+            f"successfully ({step.status.value}{code}); its result cannot be used"
         )
     return step.result
 
