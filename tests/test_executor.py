@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import inspect
 import logging
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Protocol
@@ -1238,3 +1240,32 @@ def test_the_monitoring_monitor_plugs_in() -> None:
 def test_executor_refuses_bad_settings(kwargs: dict[str, Any], error: type[Exception]) -> None:
     with pytest.raises(error):
         ToolExecutor(**kwargs)
+
+
+# -- memory ---------------------------------------------------------------------------------
+
+
+async def test_tool_classes_made_per_connection_are_collected_when_unused() -> None:
+    references: list[weakref.ref[type]] = []
+    with ToolExecutor(cache=MemoryCacheProvider()) as executor:
+        for index in range(1000):
+
+            class PerConnection(Calculator):
+                offset = index
+
+                def run(self, x: int) -> int:
+                    return x + self.offset
+
+                @operation(idempotent=True)
+                async def chained(self, a: int) -> int:
+                    return super().add(a)  # a __class__ cell refers to the class
+
+            tool = PerConnection()
+            assert index + 1 == executor.execute(tool, "run", x=1)
+            assert index + 1 == await executor.execute_async(tool, "run", x=1)
+            assert 2 == await executor.execute_async(tool, "chained", a=2)
+            references.append(weakref.ref(PerConnection))
+        del PerConnection, tool
+        gc.collect()
+
+        assert 1 >= sum(reference() is not None for reference in references)

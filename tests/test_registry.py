@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import importlib.metadata
 import keyword
 import logging
 import threading
+import weakref
 from typing import Any, ClassVar
 
+import pydantic
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -174,6 +177,143 @@ def test_methods_of_builtin_bases_are_not_operations() -> None:
     with pytest.raises(OperationNotFoundError):
         resolve_operation(DictTool(), "clear")
     assert ["total"] == list(list_operations(DictTool()))
+
+
+class Profile(pydantic.BaseModel):
+    name: str
+
+    def greet(self) -> str:
+        return f"hello {self.name}"
+
+    @operation
+    def model_dump_json(self, **kwargs: Any) -> str:  # type: ignore[override]
+        return super().model_dump_json()
+
+
+class Worker(threading.Thread):
+    def status(self) -> str:
+        return "idle"
+
+
+@pytest.mark.parametrize(
+    ("tool", "name"),
+    [
+        (Profile(name="a"), "parse_file"),
+        (Profile(name="a"), "model_validate"),
+        (Profile(name="a"), "copy"),
+        (Worker(), "start"),
+        (Worker(), "run"),
+        (Worker(), "join"),
+    ],
+)
+def test_methods_inherited_from_another_packages_base_are_not_operations(
+    tool: object, name: str
+) -> None:
+    with pytest.raises(OperationNotFoundError, match=f"{name!r} is inherited from"):
+        resolve_operation(tool, name)
+
+
+def test_the_error_for_an_inherited_method_names_its_class_and_the_way_out() -> None:
+    with pytest.raises(OperationNotFoundError) as caught:
+        resolve_operation(Profile(name="a"), "parse_file")
+
+    message = str(caught.value)
+    assert "pydantic.main.BaseModel" in message
+    assert "@operation" in message
+
+
+def test_a_third_party_subclass_exposes_only_what_its_author_wrote() -> None:
+    assert ["greet", "model_dump_json"] == list(list_operations(Profile(name="a")))
+    assert ["status"] == list(list_operations(Worker()))
+
+
+def test_an_override_of_a_third_party_method_on_the_tool_is_an_operation() -> None:
+    function, info = resolve_operation(Profile(name="a"), "model_dump_json")
+
+    assert '{"name":"a"}' == function()
+    assert Profile is info.owner
+
+
+def test_a_marked_function_on_a_third_party_base_is_an_operation() -> None:
+    # What a library shipping tool base classes does: its marked methods count.
+    Foreign = type("Foreign", (), {"__module__": "elsewhere.tools", "ping": operation(_ping)})
+    Local = type("Local", (Foreign,), {"__module__": __name__})
+
+    assert "pong" == resolve_operation(Local(), "ping")[0]()
+
+
+def _ping(self: object) -> str:
+    return "pong"
+
+
+def test_a_base_class_of_the_tools_own_package_contributes_operations() -> None:
+    # Base lives in this test module, Tool in the same module: one package ("tests").
+    Sub = type("Sub", (Tool,), {"__module__": "tests.another_module"})
+
+    assert "inherited" == resolve_operation(Sub(), "inherited")[0]()
+    assert 8 == resolve_operation(Sub(), "plain")[0](4)
+
+
+def test_a_base_of_another_top_level_package_contributes_nothing_unmarked() -> None:
+    Sub = type("Sub", (Tool,), {"__module__": "otherapp.tools"})
+
+    with pytest.raises(OperationNotFoundError, match="'plain' is inherited from"):
+        resolve_operation(Sub(), "plain")
+    assert ["fetch", "send"] == list(list_operations(Sub()))
+
+
+def test_classes_resolved_once_are_collected_when_unused() -> None:
+    references: list[weakref.ref[type]] = []
+    for index in range(1000):
+
+        class Made(Base):
+            offset = index
+
+            def run(self, x: int) -> int:
+                return x + self.offset
+
+            def chained(self) -> str:
+                return super().inherited()  # a __class__ cell refers to Made
+
+        resolve_operation(Made(), "run")
+        resolve_operation(Made(), "chained")
+        list_operations(Made())
+        references.append(weakref.ref(Made))
+    del Made
+    gc.collect()
+
+    assert 1 >= sum(reference() is not None for reference in references)
+
+
+def test_an_operation_info_outliving_its_class_says_so() -> None:
+    class Short:
+        def run(self) -> None:
+            pass
+
+    info = resolve_operation(Short(), "run")[1]
+    del Short
+    gc.collect()
+
+    assert not info.alive
+    with pytest.raises(ReferenceError, match="no longer exists"):
+        info.bind(object())
+
+
+def test_a_method_replaced_and_collected_is_resolved_again() -> None:
+    class Changing:
+        def run(self) -> str:
+            return "old"
+
+    assert "old" == resolve_operation(Changing(), "run")[0]()
+
+    def run(self: Changing) -> str:
+        return "new"
+
+    Changing.run = run  # type: ignore[method-assign]
+    del run
+    gc.collect()
+
+    assert "new" == resolve_operation(Changing(), "run")[0]()
 
 
 def test_a_class_passed_as_tool_has_no_operations() -> None:

@@ -208,6 +208,7 @@ class _Call:
         label: str | None,
         name_of: Callable[[object], str | None] | None,
         info: OperationInfo,
+        function: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         timeout: float | None,
@@ -218,7 +219,7 @@ class _Call:
         self._label = label
         self._name_of = name_of
         self.info = info
-        self.function = info.function
+        self.function = function
         self.args = args
         self.kwargs = kwargs
         self.timeout = timeout
@@ -306,18 +307,29 @@ class _Plan:
 _plans: weakref.WeakKeyDictionary[Callable[..., Any], _Plan] = weakref.WeakKeyDictionary()
 _plans_lock = threading.Lock()
 
-_Resolved = tuple[OperationInfo, _Plan]
+# An operation resolved: its info, its plan, and a weak reference to its function (the
+# info's ``function`` is a property; dereferencing a weak reference costs less).
+_Resolved = tuple[OperationInfo, _Plan, "weakref.ref[Callable[..., Any]]"]
 # A call resolved, bound and keyed (ToolExecutor._bind): a plain tuple, cheaper to make than
 # a _Call, which only the paths beyond the common one need.
 _Bound = tuple[
-    Any, "str | None", OperationInfo, _Plan, tuple[Any, ...], dict[str, Any], "str | None"
+    Any,
+    "str | None",
+    OperationInfo,
+    _Plan,
+    "Callable[..., Any]",
+    tuple[Any, ...],
+    dict[str, Any],
+    "str | None",
 ]
 # The per-call lookup: id(tool class) -> (weak reference to the class, {operation name:
 # (info, plan)}). A WeakKeyDictionary lookup is a Python-level call that builds a weak
 # reference; this is two C-level ones. Comparing the referent with the class guards
 # against a new class reusing a collected one's id before the callback removed the entry.
-# Like the registry's cache, the entry's info refers to the class, which therefore lives
-# as long as that cache keeps it (see execproto.registry).
+# Nothing in an entry refers to its class strongly (the info holds it weakly, the function
+# is held weakly: through a ``super()`` cell it refers to its class), so a class made per
+# connection is collected once unused and its entry goes with it. A parameter annotated
+# with the tool's own class is the exception: the plan's pydantic validator refers to it.
 _by_class: dict[int, tuple[weakref.ref[type], dict[str, _Resolved]]] = {}
 
 
@@ -350,14 +362,14 @@ def _pydantic_installed() -> bool:
     return _pydantic_present
 
 
-def _plan_for(info: OperationInfo) -> _Plan:
+def _plan_for(info: OperationInfo, function: Callable[..., Any]) -> _Plan:
     try:
-        return _plans[info.function]
+        return _plans[function]
     except KeyError:
         pass
     plan = _Plan(info)
     with _plans_lock:
-        return _plans.setdefault(info.function, plan)
+        return _plans.setdefault(function, plan)
 
 
 def _validator_for(info: OperationInfo, plan: _Plan) -> _Validator | None:
@@ -588,13 +600,13 @@ class ToolExecutor:
             Exception: whatever the operation raised, when it was attempted once.
         """
         bound = self._bind(tool, operation_name, params)
-        _, _, info, plan, args, kwargs, cache_key = bound
+        _, _, info, plan, function, args, kwargs, cache_key = bound
         if self._monitor is None and cache_key is None:
             # The common cases inlined: each coroutine layer, and even the _Call, between
             # the caller and a cheap operation costs about as much as the operation.
             if info.is_async and plan.timeout is None and self._timeout is None:
                 try:
-                    return await info.function(*args, **kwargs)
+                    return await function(*args, **kwargs)
                 except Exception as err:
                     call = self._call(bound)
                     delay = self._retry_delay(call, err, 1)
@@ -706,12 +718,13 @@ class ToolExecutor:
         return self._call(self._bind(tool, operation_name, params))
 
     def _call(self, bound: _Bound) -> _Call:
-        tool, label, info, plan, args, kwargs, cache_key = bound
+        tool, label, info, plan, function, args, kwargs, cache_key = bound
         return _Call(
             tool,
             label,
             self._name_of,
             info,
+            function,
             args,
             kwargs,
             plan.timeout if plan.timeout is not None else self._timeout,
@@ -721,7 +734,7 @@ class ToolExecutor:
 
     def _bind(self, tool: Any, operation_name: str, params: dict[str, Any]) -> _Bound:
         # The per-call path: one lookup of the (class, operation) plan, then branches.
-        # Returns (tool, label or None, info, plan, args, kwargs, cache key or None).
+        # Returns (tool, label or None, info, plan, function, args, kwargs, cache key or None).
         if self._closed:
             raise RuntimeError(f"{self!r} is closed; create a new executor")
         label: str | None = None
@@ -743,11 +756,14 @@ class ToolExecutor:
             )
         except TypeError:  # an unhashable name: resolve_operation explains the mistake
             resolved = None
-        if resolved is None:
+        if resolved is None or (function := resolved[2]()) is None:
+            # Unknown, or its function was replaced on the class and collected since.
             _, info = resolve_operation(tool, operation_name, tool_label=self._label(tool, label))
-            resolved = (info, _plan_for(info))
-            _remember(cls, operation_name, resolved)
-        info, plan = resolved
+            function = info.function
+            plan = _plan_for(info, function)
+            _remember(cls, operation_name, (info, plan, weakref.ref(function)))
+        else:
+            info, plan, _ = resolved
         bound: inspect.BoundArguments | None = None
         if params.keys() == plan.all_required or (
             plan.simple and params.keys() <= plan.names and plan.required <= params.keys()
@@ -794,7 +810,7 @@ class ToolExecutor:
             kwargs = arguments
         else:
             args, kwargs = head + bound.args, bound.kwargs
-        return tool, label, info, plan, args, kwargs, cache_key
+        return tool, label, info, plan, function, args, kwargs, cache_key
 
     def _validate(
         self,
