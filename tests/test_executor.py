@@ -844,22 +844,48 @@ async def test_exhausted_retries_from_execute_async_are_chained_like_from_execut
     assert caught.value.__cause__ is caught.value.__context__
 
 
-def test_a_non_retryable_error_after_a_retry_ends_the_attempts_as_exhausted() -> None:
+@pytest.mark.parametrize("path", ["sync", "async"])
+def test_a_non_retryable_error_after_a_retry_is_raised_as_itself(path: str) -> None:
+    # Attempts were not exhausted: the operation failed for a reason retrying cannot fix,
+    # and "retry later, or allow more attempts" would be the wrong advice.
+    second = KeyError("second")
+
     class Worsening:
         def __init__(self) -> None:
-            self.errors: list[Exception] = [Flaky("first"), KeyError("second")]
+            self.errors: list[Exception] = [Flaky("first"), second]
+            self.calls = 0
+
+        @operation(idempotent=True)
+        def get(self) -> None:
+            self.calls += 1
+            raise self.errors.pop(0)
+
+    policy, delays = no_sleep_policy(max_attempts=5)
+    tool = Worsening()
+    with ToolExecutor(retry=policy) as executor, pytest.raises(KeyError) as caught:
+        call(executor, path, tool, "get")
+
+    assert second is caught.value
+    assert 2 == tool.calls
+    assert 1 == len(delays)
+
+
+@pytest.mark.parametrize("path", ["sync", "async"])
+def test_retry_exhausted_only_when_the_last_error_was_retryable(path: str) -> None:
+    class Alternating:
+        def __init__(self) -> None:
+            self.errors: list[Exception] = [Flaky("first"), TimeoutError("second")]
 
         @operation(idempotent=True)
         def get(self) -> None:
             raise self.errors.pop(0)
 
-    policy, delays = no_sleep_policy(max_attempts=5)
+    policy, _ = no_sleep_policy(max_attempts=2)
     with ToolExecutor(retry=policy) as executor, pytest.raises(RetryExhaustedError) as caught:
-        executor.execute(Worsening(), "get")
+        call(executor, path, Alternating(), "get")
 
     assert 2 == caught.value.attempts
-    assert isinstance(caught.value.__cause__, KeyError)
-    assert 1 == len(delays)
+    assert isinstance(caught.value.__cause__, TimeoutError)
 
 
 def test_retry_policy_with_one_attempt_never_retries() -> None:

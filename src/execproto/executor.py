@@ -28,9 +28,11 @@ What a call goes through, in order:
    else the executor's). A failed attempt is retried only if the operation is idempotent and
    the error is retryable under the :class:`RetryPolicy`.
 
-Errors: a single failed attempt re-raises the tool's exception unchanged. When several
-attempts were made and all failed, :class:`~execproto.errors.RetryExhaustedError` is raised
-``from`` the last one.
+Errors: an attempt that fails with an error that is not retried (a single attempt, a
+non-idempotent operation, or an error the :class:`RetryPolicy` does not retry, even after
+earlier retryable failures) re-raises the tool's exception unchanged. Only when the last
+attempt failed with a retryable error and no attempt was left is
+:class:`~execproto.errors.RetryExhaustedError` raised, ``from`` that last error.
 """
 
 from __future__ import annotations
@@ -565,8 +567,9 @@ class ToolExecutor:
             RuntimeError: an async operation called from a running event loop (use
                 ``await execute_async(...)``), or the executor is closed.
             OperationTimeoutError: an attempt ran past its timeout (and was not retried).
-            RetryExhaustedError: several attempts were made and all failed.
-            Exception: whatever the operation raised, when it was attempted once.
+            RetryExhaustedError: the last of several attempts failed with a retryable error.
+            Exception: whatever the operation raised, when it was not retried (one
+                attempt, or an error the retry policy does not retry).
         """
         call = self._prepare(tool, operation_name, params)
         if call.info.is_async:
@@ -596,8 +599,9 @@ class ToolExecutor:
             ToolNotFoundError: *tool* is a name the registry does not know.
             RuntimeError: the executor is closed.
             OperationTimeoutError: an attempt ran past its timeout (and was not retried).
-            RetryExhaustedError: several attempts were made and all failed.
-            Exception: whatever the operation raised, when it was attempted once.
+            RetryExhaustedError: the last of several attempts failed with a retryable error.
+            Exception: whatever the operation raised, when it was not retried (one
+                attempt, or an error the retry policy does not retry).
         """
         bound = self._bind(tool, operation_name, params)
         _, _, info, plan, function, args, kwargs, cache_key = bound
@@ -887,7 +891,7 @@ class ToolExecutor:
             except Exception as err:
                 delay = self._retry_delay(call, err, attempt)
                 if delay is None:
-                    if attempt == 1:
+                    if attempt == 1 or not isinstance(err, call.retry.retry_on):
                         raise
                     raise _exhausted(call, err, attempt) from err
             call.retry.sleep(delay)
@@ -973,6 +977,9 @@ class ToolExecutor:
             except Exception as err:
                 next_delay = self._retry_delay(call, err, attempt)
                 if next_delay is None:
+                    if not isinstance(err, call.retry.retry_on):
+                        # Not exhaustion: retrying cannot fix this one.
+                        raise
                     raise _exhausted(call, err, attempt) from err
                 delay = next_delay
 
