@@ -11,7 +11,7 @@ import pytest
 
 from execproto import engine as engine_module
 from execproto.context import current_context
-from execproto.engine import ExecutionEngine, available_engines, load_engine
+from execproto.engine import ExecutionEngine, TaskRunner, available_engines, load_engine
 from execproto.engines.local import create_engine
 from execproto.errors import (
     ConformanceError,
@@ -79,6 +79,20 @@ class RecordingExecutor:
         self.closed = True
 
 
+class TaskRunningExecutor(RecordingExecutor):
+    """An engine executor with ``run_task``: records each task it is sent, then runs it."""
+
+    def __init__(self, inner: IToolExecutor, tag: str = "") -> None:
+        super().__init__(inner, tag)
+        self.tasks: list[tuple[Any, dict[str, Any], dict[str, Any], tuple[str, str]]] = []
+
+    async def run_task(self, fn: Any, input_data: dict[str, Any], context: dict[str, Any]) -> Any:
+        now = current_context()
+        self.tasks.append((fn, input_data, context, (now.user_id, now.task_id)))
+        outcome = fn(input_data, context)
+        return (await outcome if asyncio.iscoroutine(outcome) else outcome), "on the engine"
+
+
 built: list[RecordingExecutor] = []
 
 
@@ -91,10 +105,20 @@ def recording_engine(
     return executor
 
 
+def task_running_engine(
+    tool_provider: IToolProvider, tool_executor: IToolExecutor, /, **options: Any
+) -> IToolExecutor:
+    """An engine factory whose executor also runs tasks (a :class:`TaskRunner`)."""
+    executor = TaskRunningExecutor(tool_executor, **options)
+    built.append(executor)
+    return executor
+
+
 @pytest.fixture
 def fake_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
     group = engine_module.ENTRY_POINT_GROUP
     points = {
+        "tasks": importlib.metadata.EntryPoint("tasks", f"{__name__}:task_running_engine", group),
         "recording": importlib.metadata.EntryPoint(
             "recording", f"{__name__}:recording_engine", group
         ),
@@ -318,6 +342,91 @@ async def test_batch_tasks_return_results_and_exceptions_in_input_order(
     assert isinstance(results[2], RuntimeError)
     assert isinstance(results[3], TaskNotFoundError)
     assert isinstance(results[4], InvalidOperationError)
+
+
+async def test_tasks_go_through_an_engine_that_runs_tasks(
+    registry: ToolRegistry, tool_executor: Any, fake_entry_points: None
+) -> None:
+    data = {"n": 1}
+    context = {"user_id": "u", "task_id": "t"}
+
+    def inc(input_data: dict[str, Any], context: dict[str, Any]) -> int:
+        input_data["n"] += 100  # the caller's dict must not see this
+        return input_data["n"]
+
+    async with ExecutionEngine(registry, tool_executor, engine="tasks") as engine:
+        engine.register_task("inc", inc)
+        assert (101, "on the engine") == await engine.execute_task("inc", data, context)
+        batch = await engine.batch_execute_tasks([{"task_name": "inc"}, {"task_name": "ghost"}])
+    [executor] = built
+    assert isinstance(executor, TaskRunningExecutor)
+    assert {"n": 1} == data
+    [(fn, sent_data, sent_context, scope), _] = executor.tasks
+    assert (inc, {"n": 101}, context, ("u", "t")) == (fn, sent_data, sent_context, scope)
+    assert sent_context is not context
+    assert isinstance(batch[1], TaskNotFoundError)
+    assert 2 == len(executor.tasks)  # the unknown task was never sent
+
+
+async def test_tasks_run_here_when_the_engine_has_no_run_task(
+    registry: ToolRegistry, tool_executor: Any, fake_entry_points: None
+) -> None:
+    async with ExecutionEngine(registry, tool_executor, engine="recording") as engine:
+        engine.register_task("answer", lambda data, context: 42)
+        assert 42 == await engine.execute_task("answer", {}, {})
+    [executor] = built
+    assert not isinstance(executor, TaskRunner)
+
+
+async def test_a_registered_executor_with_run_task_takes_over_the_tasks(
+    registry: ToolRegistry, tool_executor: Any
+) -> None:
+    engine = ExecutionEngine(registry, tool_executor)
+    engine.register_task("answer", lambda data, context: 42)
+    assert 42 == await engine.execute_task("answer", {}, {})
+    runner = TaskRunningExecutor(tool_executor)
+    engine.register_executor("local", runner, replace=True)
+    assert (42, "on the engine") == await engine.execute_task("answer", {}, {})
+    assert 1 == len(runner.tasks)
+
+
+def dask_task(input_data: dict[str, Any], context: dict[str, Any]) -> tuple[int, str, str]:
+    """A task for the Dask engine (module level, so that it pickles by reference).
+
+    Returns the address of the worker it ran on: ``get_worker`` raises outside a worker.
+    """
+    from distributed import get_worker
+
+    return input_data["n"] * 2, current_context().user_id, get_worker().address
+
+
+async def test_tasks_go_to_dask_workers_through_the_dask_engine(
+    registry: ToolRegistry, tool_executor: Any
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        async with ExecutionEngine(
+            registry, tool_executor, engine="dask", engine_options={"client": client}
+        ) as engine:
+            engine.register_task("double", dask_task)
+            result = await engine.execute_task("double", {"n": 3}, {"user_id": "alice"})
+            assert isinstance(engine.operations().tool_executor, TaskRunner)
+        [worker] = client.scheduler_info()["workers"]
+    assert (6, "alice", worker) == result
+
+
+def test_the_documented_dask_entry_point_is_the_registered_one() -> None:
+    [registered] = [
+        point.value
+        for point in importlib.metadata.entry_points(group=engine_module.ENTRY_POINT_GROUP)
+        if point.name == "dask"
+    ]
+    assert f'dask = "{registered}"' in (engine_module.__doc__ or "")
 
 
 def test_a_monitor_must_be_a_monitor(registry: ToolRegistry, tool_executor: Any) -> None:

@@ -7,8 +7,9 @@
         engine.register_task("report", build_report)
         await engine.execute_task("report", {"week": 12}, {"user_id": "u1", "task_id": "t1"})
 
-**The engine plugin contract.** An *engine* decides where single operations run; nothing
-else. It is a factory, called once when the engine is first used::
+**The engine plugin contract.** An *engine* decides where single operations run and,
+optionally, where named tasks run; nothing else. It is a factory, called once when the engine
+is first used::
 
     def create_engine(tool_provider: IToolProvider, tool_executor: IToolExecutor, /,
                       **options: Any) -> IToolExecutor: ...
@@ -30,19 +31,31 @@ input order, ``$result`` references, DAGs, step results, callbacks and cancellat
 * If the returned executor has ``aclose()`` (awaited) or ``close()``,
   :meth:`ExecutionEngine.aclose` calls it, unless it is the *tool_executor* it was given
   (which belongs to the caller).
-* Register a factory under the entry-point group ``execproto.engines``::
+* **Tasks (optional).** If the returned executor also conforms to :class:`TaskRunner`
+  (it has an async ``run_task(fn, input_data, context)``), the named tasks of
+  :meth:`ExecutionEngine.execute_task` and :meth:`~ExecutionEngine.batch_execute_tasks` are
+  sent through it, on the engine the :class:`ExecutionEngine` was built with (its *engine*
+  argument, or an executor registered under that name); without ``run_task`` they run in
+  this process. ``run_task`` receives copies of the caller's dicts, runs ``fn(input_data,
+  context)`` (sync or async) wherever the engine runs things, inside an execution context
+  for the ``user_id`` and ``task_id`` of *context*, and returns its result or raises what
+  it raised. The Dask engine ships *fn* to a worker.
+* Register a factory under the entry-point group ``execproto.engines``; a class whose
+  constructor takes these arguments is a factory too (execproto registers its Dask engine
+  that way)::
 
       [project.entry-points."execproto.engines"]
-      dask = "execproto.engines.dask:create_engine"
+      dask = "execproto.engines.dask:DaskEngine"
 
 ``local`` (:mod:`execproto.engines.local`) is built in, the default, and returns the tool
 executor itself. An already built engine executor can also be added at run time with
 :meth:`ExecutionEngine.register_executor`.
 
 **Tasks** are named callables ``fn(input_data, context)``, sync or async, registered with
-:meth:`ExecutionEngine.register_task`. Sync tasks run in a worker thread (never on the event
-loop). A task runs inside :func:`~execproto.context.execution_context` built from the
-``user_id`` and ``task_id`` string entries of its *context*, if any.
+:meth:`ExecutionEngine.register_task`. They run through the engine if it is a
+:class:`TaskRunner`, else here: sync tasks in a worker thread (never on the event loop). A
+task runs inside :func:`~execproto.context.execution_context` built from the ``user_id`` and
+``task_id`` string entries of its *context*, if any.
 """
 
 from __future__ import annotations
@@ -55,7 +68,7 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, cast
 
-from typing_extensions import Protocol, Self
+from typing_extensions import Protocol, Self, runtime_checkable
 
 from execproto.context import current_context, execution_context
 from execproto.errors import (
@@ -80,6 +93,7 @@ __all__ = [
     "EngineFactory",
     "ExecutionEngine",
     "TaskFunction",
+    "TaskRunner",
     "available_engines",
     "load_engine",
 ]
@@ -97,6 +111,35 @@ class TaskFunction(Protocol):
 
     def __call__(self, input_data: dict[str, Any], context: dict[str, Any], /) -> Any:
         """Run the task and return its result (or an awaitable of it)."""
+        ...
+
+
+@runtime_checkable
+class TaskRunner(Protocol):
+    """The optional task half of an engine: an engine executor that can run named tasks.
+
+    Part of the engine plugin contract (see the module documentation): when the executor an
+    engine factory returns also has this method, :class:`ExecutionEngine` sends its named
+    tasks through it instead of running them in this process. The check is structural and
+    made at run time (``isinstance(executor, TaskRunner)``), so an engine only needs the
+    method, not this base class.
+    """
+
+    async def run_task(
+        self,
+        fn: Callable[[dict[str, Any], dict[str, Any]], Any],
+        input_data: dict[str, Any],
+        context: dict[str, Any],
+    ) -> Any:
+        """Run ``fn(input_data, context)`` (sync or async) where the engine runs things.
+
+        Runs inside an execution context built from the ``user_id`` and ``task_id`` of
+        *context*, and returns the task's result.
+
+        Raises:
+            Exception: whatever the task raised, or the engine's own error when it cannot
+                ship or run the task (e.g. ``TypeError`` for a task it cannot pickle).
+        """
         ...
 
 
@@ -190,8 +233,10 @@ class ExecutionEngine:
     ``invoke_workflow`` span and its steps are counted by outcome. The engine does not
     reach into *tool_executor*: build the :class:`~execproto.executor.ToolExecutor` with the
     same monitor for the ``execute_tool`` spans and call metrics (with the ``local`` engine
-    they nest under the plan span). Named tasks are not tracked; wrap them with
-    :func:`~execproto.monitoring.monitor_execution` (``metrics=monitor.metrics``) if needed.
+    they nest under the plan span). Named tasks run through the default engine when its
+    executor is a :class:`TaskRunner`, else in this process. They are not tracked; wrap
+    them with :func:`~execproto.monitoring.monitor_execution` (``metrics=monitor.metrics``)
+    if needed.
 
     Raises:
         EngineNotFoundError: no engine named *engine* is installed.
@@ -224,6 +269,9 @@ class ExecutionEngine:
         self._owned: list[IToolExecutor] = []
         self._tasks: dict[str, TaskFunction] = {}
         self._task_limiter = _Limiter(max_concurrency)
+        # (engine executor, it as a TaskRunner or None): the isinstance check of a runtime
+        # protocol is made once per executor, not per task.
+        self._runner_of: tuple[IToolExecutor, TaskRunner | None] | None = None
         self._options: dict[str, Any] = dict(engine_options or {})
         if engine == _LOCAL and not self._options:
             self._operation_executors[_LOCAL] = probe
@@ -409,17 +457,32 @@ class ExecutionEngine:
             )
         return fn
 
+    def _task_runner(self) -> TaskRunner | None:
+        """Return the default engine's executor if it runs tasks (:class:`TaskRunner`)."""
+        executor = self.operations().tool_executor
+        known = self._runner_of
+        if known is not None and known[0] is executor:
+            return known[1]
+        runner = executor if isinstance(executor, TaskRunner) else None
+        self._runner_of = (executor, runner)
+        return runner
+
     async def execute_task(
         self, task_name: str, input_data: dict[str, Any], context: dict[str, Any]
     ) -> Any:
         """Run the task *task_name* with *input_data* in *context*; return its result.
 
-        Holds one slot of the task concurrency limit while it runs.
+        The task runs through the default engine if that engine's executor is a
+        :class:`TaskRunner` (the Dask engine runs it on a worker), else in this process (a
+        sync task in a worker thread). Either way it holds one slot of the task concurrency
+        limit while it runs and gets copies of *input_data* and *context*.
 
         Raises:
             TaskNotFoundError: no task registered under that name.
             InvalidOperationError: *input_data* or *context* is not a mapping.
-            Exception: whatever the task raised.
+            EngineNotFoundError: the default engine cannot be loaded.
+            Exception: whatever the task raised, or the engine's error when it cannot run
+                the task (the Dask engine raises ``TypeError`` for a task it cannot pickle).
         """
         fn = self._task(task_name)
         for what, value in (("input_data", input_data), ("context", context)):
@@ -428,6 +491,7 @@ class ExecutionEngine:
                     f"{what} of task {task_name!r} must be a mapping, got {value!r} of type "
                     f"{type(value).__name__}"
                 )
+        runner = self._task_runner()
         outer = current_context()
         user_id = context.get("user_id", outer.user_id)
         task_id = context.get("task_id", outer.task_id)
@@ -436,6 +500,8 @@ class ExecutionEngine:
                 user_id=user_id if isinstance(user_id, str) else outer.user_id,
                 task_id=task_id if isinstance(task_id, str) else outer.task_id,
             ):
+                if runner is not None:
+                    return await runner.run_task(fn, dict(input_data), dict(context))
                 if inspect.iscoroutinefunction(fn):
                     return await fn(dict(input_data), dict(context))
                 # to_thread copies the context, so the task sees the same user and task.
@@ -449,7 +515,8 @@ class ExecutionEngine:
 
         Returns one entry per task in input order: its result, or the exception it raised
         (:class:`TaskNotFoundError` for an unknown name, :class:`InvalidOperationError` for
-        a malformed item).
+        a malformed item). Each task runs as :meth:`execute_task` runs it: through the
+        default engine if it is a :class:`TaskRunner`.
 
         Raises:
             InvalidOperationError: *tasks* is not a list.
