@@ -21,7 +21,7 @@ from execproto.conformance import (
     implements,
 )
 from execproto.context import ExecutionContext, current_context, execution_context
-from execproto.engine import ExecutionEngine, available_engines, load_engine
+from execproto.engine import ExecutionEngine, TaskRunner, available_engines, load_engine
 from execproto.errors import (
     CacheKeyError,
     ConformanceError,
@@ -121,6 +121,7 @@ __all__ = [
     "SupportsLookup",
     "TaskItem",
     "TaskNotFoundError",
+    "TaskRunner",
     "TaskStatus",
     "TaskStepResult",
     "ToolExecutor",
