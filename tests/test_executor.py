@@ -1194,6 +1194,91 @@ def test_a_cache_that_cannot_store_does_not_lose_the_result(
     ]
 
 
+class BrokenReadCache(DictCache):
+    def get_from_cache(self, cache_key: str) -> Any | None:
+        raise ConnectionError("cache server down")
+
+
+class BrokenLookupCache(MemoryCacheProvider):
+    def lookup(self, cache_key: str, /) -> tuple[bool, Any]:
+        raise ConnectionError("cache server down")
+
+    async def lookup_async(self, cache_key: str, /) -> tuple[bool, Any]:
+        raise ConnectionError("cache server down")
+
+
+@pytest.mark.parametrize("path", ["sync", "async"])
+@pytest.mark.parametrize("cache_type", [BrokenReadCache, BrokenLookupCache])
+def test_a_cache_that_cannot_be_read_is_a_miss_not_a_failure(
+    caplog: pytest.LogCaptureFixture, path: str, cache_type: type[Any]
+) -> None:
+    tool = Service()
+    with (
+        ToolExecutor(cache=cache_type()) as executor,
+        caplog.at_level(logging.WARNING, logger="execproto.executor"),
+    ):
+        result = call(executor, path, tool, "get", key="k")
+
+    assert "value of k" == result
+    assert 1 == tool.calls
+    assert any("treated as a miss" in r.getMessage() for r in caplog.records)
+
+
+class SlowCache(DictCache):
+    """A third-party sync cache whose reads wait until the event loop has run meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop_ran = threading.Event()
+        self.released: list[bool] = []
+        self.threads: list[str] = []
+
+    def get_from_cache(self, cache_key: str) -> Any | None:
+        self.threads.append(threading.current_thread().name)
+        self.released.append(self.loop_ran.wait(WAIT))
+        return super().get_from_cache(cache_key)
+
+    def add_to_cache(self, cache_key: str, value: Any) -> None:
+        self.threads.append(threading.current_thread().name)
+        super().add_to_cache(cache_key, value)
+
+
+async def test_a_slow_sync_cache_does_not_stop_the_event_loop() -> None:
+    cache = SlowCache()
+
+    async def tick() -> None:
+        await asyncio.sleep(0)
+        cache.loop_ran.set()
+
+    with ToolExecutor(cache=cache) as executor:
+        ticker = asyncio.ensure_future(tick())
+        result = await executor.execute_async(Service(), "get_async", key="k")
+        await ticker
+
+    assert "value of k" == result
+    assert [True] == cache.released
+    assert threading.current_thread().name not in cache.threads
+
+
+class NonBlockingCache(DictCache):
+    __execproto_nonblocking__ = True
+
+
+async def test_a_cache_marked_nonblocking_is_called_on_the_loop() -> None:
+    cache = NonBlockingCache()
+    calls: list[str] = []
+
+    def recording_get(cache_key: str) -> Any | None:
+        calls.append(threading.current_thread().name)
+        return DictCache.get_from_cache(cache, cache_key)
+
+    cache.get_from_cache = recording_get  # type: ignore[method-assign]
+    with ToolExecutor(cache=cache) as executor:
+        await executor.execute_async(Service(), "get_async", key="k")
+
+    assert [threading.current_thread().name] == calls
+
+
 def test_cache_must_be_a_cache_provider() -> None:
     with pytest.raises(TypeError, match="ICacheProvider"):
         ToolExecutor(cache={})  # type: ignore[arg-type]

@@ -60,7 +60,7 @@ from typing import Any, Literal
 
 from typing_extensions import Protocol, Self, runtime_checkable
 
-from execproto.cache import SupportsAsyncLookup, SupportsLookup
+from execproto.cache import MemoryCacheProvider, SupportsAsyncLookup, SupportsLookup
 from execproto.context import current_context
 from execproto.errors import (
     InvalidOperationError,
@@ -70,13 +70,25 @@ from execproto.errors import (
 from execproto.protocols import ICacheProvider, IToolProvider
 from execproto.registry import OperationInfo, resolve_operation
 
-__all__ = ["NAMESPACE_ATTRIBUTE", "ExecutionMonitor", "RetryPolicy", "ToolExecutor"]
+__all__ = [
+    "NAMESPACE_ATTRIBUTE",
+    "NONBLOCKING_CACHE_ATTRIBUTE",
+    "ExecutionMonitor",
+    "RetryPolicy",
+    "ToolExecutor",
+]
 
 _log = logging.getLogger(__name__)
 
 #: The attribute a tool may define (on its class or instance, as a plain ``str``) to tell
 #: differently configured instances of one class apart in cache keys.
 NAMESPACE_ATTRIBUTE = "__execproto_namespace__"
+
+#: The class attribute a cache provider sets to ``True`` to say that its synchronous
+#: ``get_from_cache``/``add_to_cache`` (and ``lookup``) never block: an in-memory cache
+#: that does no I/O and waits on no contended lock. :meth:`ToolExecutor.execute_async`
+#: then calls them on the event loop instead of in its thread pool.
+NONBLOCKING_CACHE_ATTRIBUTE = "__execproto_nonblocking__"
 
 Jitter = Literal["full", "equal", "none"]
 
@@ -469,8 +481,12 @@ class ToolExecutor:
       ``lookup(key) -> (hit, value)`` (and ``lookup_async``) is asked through it, so a cached
       ``None`` is a hit; otherwise ``get_from_cache`` returning ``None`` is a miss. Async
       providers (``get_from_cache_async``/``add_to_cache_async``) are awaited from
-      :meth:`execute_async`. A failure to store a computed result is logged, never raised:
-      the result is returned.
+      :meth:`execute_async`; a provider with only synchronous methods is called from
+      :meth:`execute_async` in the executor's thread pool (it may do network I/O), unless it
+      is a :class:`~execproto.cache.MemoryCacheProvider` or its class sets
+      ``__execproto_nonblocking__ = True`` (:data:`NONBLOCKING_CACHE_ATTRIBUTE`). The cache
+      never fails a call: a lookup that raises is logged (WARNING) and counts as a miss,
+      and a failure to store a computed result is logged; the result is returned.
     * *retry*: the :class:`RetryPolicy` for idempotent operations (default: 3 attempts,
       full jitter). Non-idempotent operations are never retried, whatever the policy.
     * *timeout*: seconds per attempt for operations that do not set their own (default:
@@ -549,6 +565,10 @@ class ToolExecutor:
                 self._lookup_async = cache.lookup_async
             self._get_async = _method(cache, "get_from_cache_async", is_async=True)
             self._add_async = _method(cache, "add_to_cache_async", is_async=True)
+        # Whether the synchronous cache methods may run on the event loop.
+        self._cache_inline = isinstance(cache, MemoryCacheProvider) or (
+            inspect.getattr_static(type(cache), NONBLOCKING_CACHE_ATTRIBUTE, False) is True
+        )
 
     # -- public API ----------------------------------------------------------------------
 
@@ -923,6 +943,12 @@ class ToolExecutor:
         return result
 
     def _cache_get(self, key: str) -> tuple[bool, Any]:
+        try:
+            return self._cache_read(key)
+        except Exception:
+            return _cache_failed(key)
+
+    def _cache_read(self, key: str) -> tuple[bool, Any]:
         if self._lookup is not None:
             return self._lookup(key)
         assert self._cache is not None
@@ -1027,16 +1053,30 @@ class ToolExecutor:
         return future.result()
 
     async def _cache_get_async(self, key: str) -> tuple[bool, Any]:
-        if self._lookup_async is not None:
-            return await self._lookup_async(key)
-        if self._lookup is None and self._get_async is not None:
-            value = await self._get_async(key)
-            return value is not None, value
-        return self._cache_get(key)
+        try:
+            if self._lookup_async is not None:
+                return await self._lookup_async(key)
+            if self._lookup is None and self._get_async is not None:
+                value = await self._get_async(key)
+                return value is not None, value
+            if self._cache_inline:
+                return self._cache_read(key)
+            # A third party's synchronous cache may do network I/O: not on the loop.
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._get_pool(), self._cache_read, key)
+        except Exception:
+            return _cache_failed(key)
 
     async def _cache_put_async(self, key: str, value: Any) -> None:
         if self._add_async is None:
-            self._cache_put(key, value)
+            if self._cache_inline:
+                self._cache_put(key, value)
+                return
+            loop = asyncio.get_running_loop()
+            try:
+                await loop.run_in_executor(self._get_pool(), self._cache_put, key, value)
+            except RuntimeError:  # closed meanwhile: the result is still returned
+                _log.warning("could not cache a result under %s", key, exc_info=True)
             return
         try:
             await self._add_async(key, value)
@@ -1141,6 +1181,13 @@ def _namespace_of(tool: object) -> object:
     except AttributeError:  # __slots__ without __dict__
         return None
     return instance.get(NAMESPACE_ATTRIBUTE)
+
+
+def _cache_failed(key: str) -> tuple[bool, Any]:
+    # A cache is an optimisation: its failure must cost the call a recomputation, never
+    # the call itself. Logged with the traceback, so a broken cache does not go unseen.
+    _log.warning("cache lookup of %s failed; treated as a miss", key, exc_info=True)
+    return False, None
 
 
 def _method(obj: object, name: str, *, is_async: bool) -> Any:
