@@ -623,11 +623,6 @@ def test_the_plugin_module_imports_nothing_optional(tmp_path: Path) -> None:
     assert "1 passed" in completed.stdout
 
 
-@pytest.mark.xfail(
-    reason="execproto/testing/__init__.py imports the contract suites, and with them "
-    "hypothesis, eagerly; it must import them lazily for the entry point to load",
-    strict=True,
-)
 def test_pytest_loads_the_plugin_without_hypothesis(tmp_path: Path) -> None:
     completed = _pytest_without_hypothesis(tmp_path, "whole-package")
     assert 0 == completed.returncode, completed.stdout + completed.stderr

@@ -21,16 +21,20 @@ imports it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from execproto.testing._clock import ManualClock
 from execproto.testing._tools import Calculator, ContractToolError, Probe
-from execproto.testing.contracts import (
-    CONTRACT_TASKS,
-    CacheProviderContract,
-    ExecutionInterfaceContract,
-    OperationExecutorContract,
-    ToolExecutorContract,
-    ToolProviderContract,
-)
+
+if TYPE_CHECKING:
+    from execproto.testing.contracts import (
+        CONTRACT_TASKS,
+        CacheProviderContract,
+        ExecutionInterfaceContract,
+        OperationExecutorContract,
+        ToolExecutorContract,
+        ToolProviderContract,
+    )
 
 __all__ = [
     "CONTRACT_TASKS",
@@ -44,3 +48,24 @@ __all__ = [
     "ToolExecutorContract",
     "ToolProviderContract",
 ]
+
+_FROM_CONTRACTS = frozenset(
+    {
+        "CONTRACT_TASKS",
+        "CacheProviderContract",
+        "ExecutionInterfaceContract",
+        "OperationExecutorContract",
+        "ToolExecutorContract",
+        "ToolProviderContract",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    # The suites need hypothesis; importing them on first use lets the pytest plugin (a
+    # submodule, loaded wherever execproto is installed) import this package without it.
+    if name in _FROM_CONTRACTS:
+        from execproto.testing import contracts
+
+        return getattr(contracts, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
