@@ -452,3 +452,23 @@ class TestDaskEngineOperationExecutorContract(_InProcess, OperationExecutorContr
 
     def dispose(self, implementation: Any) -> None:
         implementation.tool_executor.close()
+
+
+async def test_the_default_path_ships_the_engines_tool_executor(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No worker_executor: the ToolExecutor the engine was built with pickles (settings
+    # only) and runs on the workers, registry and all.
+    if "dask" not in available_engines():
+        point = importlib.metadata.EntryPoint("dask", ENTRY_POINT_VALUE, ENTRY_POINT_GROUP)
+        monkeypatch.setattr(engine_module, "_entry_points", lambda: {"dask": point})
+    registry = ToolRegistry({"maths": Maths()})
+    async with ExecutionEngine(
+        registry,
+        ToolExecutor(registry, retry=RetryPolicy(max_attempts=2)),
+        engine="dask",
+        engine_options={"client": client},
+    ) as execution:
+        assert 7 == await execution.execute_operation("maths.add", {"a": 3, "b": 4})
+        assert 10 == await execution.execute_operation("maths.double", {"x": 5})
+        assert os.getpid() != await execution.execute_operation("maths.pid", {})

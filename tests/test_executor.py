@@ -7,6 +7,8 @@ import contextvars
 import gc
 import inspect
 import logging
+import pickle
+import random
 import threading
 import weakref
 from collections.abc import Iterator
@@ -1380,3 +1382,46 @@ async def test_tool_classes_made_per_connection_are_collected_when_unused() -> N
         gc.collect()
 
         assert 1 >= sum(reference() is not None for reference in references)
+
+
+# -- pickling -------------------------------------------------------------------------------
+
+
+async def test_a_pickled_executor_executes_with_the_same_settings() -> None:
+    registry = ToolRegistry({"calculator": Calculator()})
+    policy = RetryPolicy(max_attempts=2, base_delay=0.5)
+    with ToolExecutor(registry, retry=policy, timeout=WAIT, max_workers=2) as executor:
+        executor.execute("calculator", "add", a=1)  # the pool and the handoff exist
+        await executor.execute_async("calculator", "add", a=1)
+
+        copy = pickle.loads(pickle.dumps(executor))
+
+    with copy:
+        assert 3 == copy.execute("calculator", "add", a=1, b=2)
+        assert 3 == await copy.execute_async("calculator", "add_async", a=1, b=2)
+        assert 5 == await copy.execute_async("calculator", "add", a=2, b=3)
+        assert repr(executor).replace("closed", "open") == repr(copy)
+        with pytest.raises(InvalidOperationError, match="'x'"):
+            copy.execute("calculator", "scale", x="x")
+
+
+def test_a_closed_executor_unpickles_closed() -> None:
+    executor = ToolExecutor()
+    executor.close()
+
+    copy = pickle.loads(pickle.dumps(executor))
+
+    assert copy.closed
+    with pytest.raises(RuntimeError, match="closed"):
+        copy.execute(Calculator(), "add", a=1)
+
+
+def test_a_pickled_retry_policy_draws_from_its_own_processs_generator() -> None:
+    policy = RetryPolicy(base_delay=1.0)
+    copy = pickle.loads(pickle.dumps(policy))
+
+    random.seed(7)
+    expected = policy.delay(1)
+    random.seed(7)
+
+    assert expected == copy.delay(1)

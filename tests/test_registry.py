@@ -8,6 +8,7 @@ import gc
 import importlib.metadata
 import keyword
 import logging
+import pickle
 import threading
 import weakref
 from typing import Any, ClassVar
@@ -729,3 +730,20 @@ def test_keywords_are_identifiers_and_allowed() -> None:
     # "class" cannot be written as tool.class in Python, but a spec string can name it.
     assert keyword.iskeyword("class")
     assert "class" == validate_tool_name("class")
+
+
+class Picklable:
+    def ping(self) -> str:
+        return "pong"
+
+
+def test_a_registry_pickles_with_its_tools() -> None:
+    registry = ToolRegistry({"b": Picklable(), "a": Picklable()})
+
+    copy = pickle.loads(pickle.dumps(registry))
+
+    assert ("a", "b") == copy.names()
+    assert "pong" == resolve_operation(copy.get_tool("a"), "ping")[0]()
+    assert "a" == copy.name_of(copy.get_tool("a"))
+    copy.register("c", Picklable())
+    assert ("a", "b") == registry.names()

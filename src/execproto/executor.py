@@ -93,6 +93,13 @@ NONBLOCKING_CACHE_ATTRIBUTE = "__execproto_nonblocking__"
 Jitter = Literal["full", "equal", "none"]
 
 
+def _draw() -> float:
+    # The process's generator, looked up per draw: ``random.random`` itself (a bound method
+    # of the module's Random) would pickle with a copy of its state, and every copy of a
+    # policy shipped to worker processes would then draw the same jitter, in step.
+    return _random.random()
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """When and how long to wait before retrying a failed attempt of an idempotent operation.
@@ -110,7 +117,8 @@ class RetryPolicy:
 
     ``sleep`` (used by :meth:`ToolExecutor.execute`), ``async_sleep`` (by
     :meth:`ToolExecutor.execute_async`) and ``random`` (a float in ``[0, 1)``) can be
-    replaced, so tests need not wait.
+    replaced, so tests need not wait. A policy pickles when these do (the defaults do; a
+    copy draws from its own process's generator).
 
     Raises:
         TypeError: ``max_attempts`` is not an int, or ``retry_on`` holds a non-exception.
@@ -129,7 +137,7 @@ class RetryPolicy:
     )
     sleep: Callable[[float], object] = field(default=time.sleep, repr=False)
     async_sleep: Callable[[float], Awaitable[object]] = field(default=asyncio.sleep, repr=False)
-    random: Callable[[], float] = field(default=_random.random, repr=False)
+    random: Callable[[], float] = field(default=_draw, repr=False)
 
     def __post_init__(self) -> None:
         attempts = typing.cast(object, self.max_attempts)
@@ -524,6 +532,7 @@ class ToolExecutor:
             raise ValueError(f"timeout must be a finite number of seconds > 0, got {timeout!r}")
         if max_workers is not None and max_workers < 1:
             raise ValueError(f"max_workers must be >= 1, got {max_workers!r}")
+        given_validate_types = validate_types
         if validate_types is None:
             validate_types = _pydantic_installed()
         elif validate_types and not _pydantic_installed():
@@ -536,6 +545,17 @@ class ToolExecutor:
                 f"cache must provide generate_cache_key, get_from_cache and add_to_cache "
                 f"(ICacheProvider), got {cache!r} of type {type(cache).__name__}"
             )
+        # As given (before defaults), for pickling: a copy in another process decides the
+        # pool size and pydantic's presence there.
+        self._settings: dict[str, Any] = {
+            "registry": registry,
+            "cache": cache,
+            "retry": retry,
+            "timeout": timeout,
+            "max_workers": max_workers,
+            "validate_types": given_validate_types,
+            "monitor": monitor,
+        }
         self._registry = registry
         name_of: object = getattr(registry, "name_of", None)
         self._name_of: Callable[[object], str | None] | None = None
@@ -697,6 +717,26 @@ class ToolExecutor:
             self._handoff = None  # nor keep the last event loop alive
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=True)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Return the settings (not the pool, locks or loop state) for :mod:`pickle`.
+
+        A copy is built from the same constructor arguments in the process that unpickles
+        it (so the Dask engine can ship an executor to its workers): it has its own thread
+        pool, made on first use, and is closed exactly when this executor was. It pickles
+        when its registry, cache and monitor do (a :class:`~execproto.registry.ToolRegistry`
+        does when its tools do). A subclass with state of its own extends both methods.
+        """
+        return {"settings": dict(self._settings), "closed": self._closed}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Rebuild the executor from :meth:`__getstate__`'s settings.
+
+        Raises:
+            ImportError: the settings require pydantic, which this process lacks.
+        """
+        ToolExecutor.__init__(self, **state["settings"])
+        self._closed = bool(state["closed"])
 
     def __enter__(self) -> Self:
         return self

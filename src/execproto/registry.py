@@ -762,6 +762,22 @@ class ToolRegistry:
                 registered.append(entry.name)
         return DiscoveryResult(tuple(registered), tuple(failed))
 
+    def __getstate__(self) -> dict[str, object]:
+        """Return the registered tools, for :mod:`pickle` (the lock is made anew).
+
+        A registry pickles when its tools do; the copy registers the copies of the tools
+        under the same names.
+        """
+        return {"tools": dict(self._tools)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Rebuild the registry from :meth:`__getstate__`'s tools."""
+        tools: dict[str, object] = state["tools"]
+        self._lock = threading.Lock()
+        self._tools = {}
+        self._names = {}
+        self._publish(dict(tools))
+
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.has_tool(name)
 
