@@ -261,8 +261,9 @@ class _Validator:
 
     ``exact`` holds the parameters annotated with a plain ``int``, ``float``, ``str`` or
     ``bool``: a value of exactly that type is what pydantic would return unchanged, so such
-    values skip pydantic (whose call costs more than a cheap operation). ``names`` are all
-    the validated parameters.
+    values skip pydantic (whose call costs more than a cheap operation). Each comes with a
+    value of that type, the default of one ``dict.get`` that checks presence and type at
+    once. ``names`` are all the validated parameters.
     """
 
     __slots__ = ("adapter", "exact", "names", "others")
@@ -270,7 +271,9 @@ class _Validator:
     def __init__(self, adapter: Any, fields: dict[str, Any]) -> None:
         self.adapter = adapter
         self.names = frozenset(fields)
-        self.exact = tuple((name, hint) for name, hint in fields.items() if _is_exact(hint))
+        self.exact: tuple[tuple[str, type, object], ...] = tuple(
+            (name, hint, hint()) for name, hint in fields.items() if _is_exact(hint)
+        )
         self.others = tuple(name for name, hint in fields.items() if not _is_exact(hint))
 
 
@@ -292,6 +295,7 @@ class _Plan:
 
     __slots__ = (
         "all_required",
+        "awaited",
         "caches",
         "defaults",
         "idempotent",
@@ -307,6 +311,9 @@ class _Plan:
         self.caches = info.policy.caches
         self.idempotent = info.policy.idempotent
         self.timeout = info.policy.timeout
+        # An async operation without a timeout of its own: awaited inline when the executor
+        # has no default timeout either.
+        self.awaited = info.is_async and self.timeout is None
         keyword_kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
         parameters = info.signature.parameters.values()
         self.simple = all(parameter.kind in keyword_kinds for parameter in parameters)
@@ -644,11 +651,11 @@ class ToolExecutor:
                 attempt, or an error the retry policy does not retry).
         """
         bound = self._bind(tool, operation_name, params)
-        _, _, info, plan, function, args, kwargs, cache_key = bound
+        _, _, _, plan, function, args, kwargs, cache_key = bound
         if self._monitor is None and cache_key is None:
             # The common cases inlined: each coroutine layer, and even the _Call, between
             # the caller and a cheap operation costs about as much as the operation.
-            if info.is_async and plan.timeout is None and self._timeout is None:
+            if plan.awaited and self._timeout is None:
                 try:
                     return await function(*args, **kwargs)
                 except Exception as err:
@@ -847,8 +854,8 @@ class ToolExecutor:
             validator = plan.validator if plan.validator_built else _validator_for(info, plan)
             if validator is not None:
                 # Values of exactly their plain annotated type need no pydantic call.
-                for name, hint in validator.exact:
-                    if name in arguments and type(arguments[name]) is not hint:
+                for name, hint, absent in validator.exact:
+                    if type(arguments.get(name, absent)) is not hint:
                         self._validate(tool, label, info, validator, arguments)
                         break
                 else:
@@ -885,8 +892,8 @@ class ToolExecutor:
         arguments: dict[str, Any],
     ) -> None:
         present: dict[str, Any] | None = None
-        for name, hint in validator.exact:
-            if name in arguments and type(arguments[name]) is not hint:
+        for name, hint, absent in validator.exact:
+            if type(arguments.get(name, absent)) is not hint:
                 if present is None:
                     present = {}
                 present[name] = arguments[name]
