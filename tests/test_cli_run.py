@@ -208,7 +208,9 @@ def test_the_failing_example_plan_reports_each_kind_of_failure(
     assert 1 == code
     assert [
         ("completed", None),
-        ("failed", "E005"),
+        # A transient ConnectionError, then the unknown currency's KeyError, which is not
+        # retryable: the step fails with the tool's own error (E003), not E005.
+        ("failed", "E003"),
         ("completed", None),
         ("failed", "E001"),
         ("cancelled", "E004"),

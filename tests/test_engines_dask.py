@@ -24,6 +24,7 @@ import dask  # noqa: E402
 from distributed import Client, Event, LocalCluster  # noqa: E402
 
 from execproto import engine as engine_module  # noqa: E402
+from execproto.cache import MemoryCacheProvider  # noqa: E402
 from execproto.cache_redis import RedisCacheProvider  # noqa: E402
 from execproto.context import execution_context  # noqa: E402
 from execproto.engine import ENTRY_POINT_GROUP, ExecutionEngine, available_engines  # noqa: E402
@@ -206,8 +207,10 @@ async def test_unpicklable_tool_fails_with_an_error_naming_it(engine: DaskEngine
 
 def test_unpicklable_tool_executor_is_named_with_the_way_out(client: Client) -> None:
     registry = ToolRegistry({"maths": Maths()})
+    # The executor pickles, but its memory cache holds a lock and cannot be shipped.
+    unshippable = ToolExecutor(registry, cache=MemoryCacheProvider())
     with (
-        DaskEngine(registry, ToolExecutor(registry), client=client) as dask_engine,
+        DaskEngine(registry, unshippable, client=client) as dask_engine,
         pytest.raises(TypeError, match="worker_executor=ToolExecutor"),
     ):
         dask_engine.execute("maths", "add", a=1, b=2)

@@ -197,7 +197,7 @@ async def test_the_failing_example_plan_marks_the_failing_tool_span_and_the_plan
     assert {_span_id(plan)} == {_parent_id(span) for span in tools.values()}
     failing = tools["yen"]
     assert StatusCode.ERROR == failing.status.status_code
-    assert "execproto.errors.RetryExhaustedError" == _attributes(failing)["error.type"]
+    assert "KeyError" == _attributes(failing)["error.type"]
     assert "error.type" not in _attributes(tools["search"])
     assert "error.type" not in _attributes(tools["analyze"])
     assert StatusCode.ERROR == plan.status.status_code
@@ -209,7 +209,7 @@ async def test_the_failing_example_plan_marks_the_failing_tool_span_and_the_plan
     )
     assert _outcomes(steps) == monitor.metrics.snapshot()["outcomes"]
     assert {
-        "rates.convert": {"failed E005": 1},
+        "rates.convert": {"failed E003": 1},
         "report.compose": {"cancelled E004": 1},
         "text.analyze": {"completed": 1, "failed E001": 1},
         "web.search": {"completed": 1},

@@ -37,7 +37,12 @@ from execproto.errors import (
     ToolNotFoundError,
     failure_status,
 )
-from execproto.executor import ExecutionMonitor, RetryPolicy, ToolExecutor
+from execproto.executor import (
+    NONBLOCKING_CACHE_ATTRIBUTE,
+    ExecutionMonitor,
+    RetryPolicy,
+    ToolExecutor,
+)
 from execproto.keys import KeyFunction, canonical_bytes, make_cache_key
 from execproto.models import ErrorCode, OperationItem, TaskItem, TaskStatus, TaskStepResult
 from execproto.monitoring import MetricsCollector, Monitor, monitor_execution, tool_call_id
@@ -104,6 +109,7 @@ __all__ = [
     "MemoryCacheProvider",
     "MetricsCollector",
     "Monitor",
+    "NONBLOCKING_CACHE_ATTRIBUTE",
     "OperationCancelledError",
     "OperationExecutor",
     "OperationInfo",

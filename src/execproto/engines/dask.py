@@ -27,8 +27,9 @@ What a caller must know:
   Operations run on the workers through a tool executor: *worker_executor* (a picklable
   zero-argument factory, called once per worker process, e.g. ``ToolExecutor`` or
   ``functools.partial(ToolExecutor, cache=redis_cache)``), else the *tool_executor* the
-  engine was built with, shipped like a tool (the reference ``ToolExecutor`` holds locks
-  and cannot be shipped: pass *worker_executor*).
+  engine was built with, shipped like a tool (the reference ``ToolExecutor`` pickles as its
+  settings, so it ships as long as its registry, cache and monitor do; a
+  ``MemoryCacheProvider`` holds a lock and does not: pass *worker_executor* then).
 * **Validation first.** The operation is resolved and its parameters are bound to its
   signature here, before anything is submitted: a bad name or parameter raises
   :class:`~execproto.errors.InvalidOperationError` (a ``ValueError``) and nothing runs.
