@@ -406,3 +406,12 @@ def test_an_idempotent_marked_operation_is_described_like_any_other() -> None:
             return key
 
     assert ["key"] == operation_schema(Marked(), "fetch").parameters["required"]
+
+
+def test_registry_schemas_method_matches_the_function() -> None:
+    registry = ToolRegistry()
+    example_tools.register(registry)
+    assert [s.function() for s in registry_schemas(registry, separator="__")] == [
+        s.function() for s in registry.schemas(separator="__")
+    ]
+    assert "web.search" in [s.name for s in registry.schemas()]

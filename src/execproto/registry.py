@@ -51,11 +51,15 @@ import types
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from typing_extensions import ParamSpec
 
 from execproto.errors import OperationNotFoundError, ToolNotFoundError
+
+if TYPE_CHECKING:
+    # schemas imports this module; the method below imports it on first use.
+    from execproto.schemas import OperationSchema
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -729,6 +733,19 @@ class ToolRegistry:
         """Return every registered tool's operations: ``{tool: {operation: info}}``."""
         tools = self._tools
         return {name: list_operations(tools[name]) for name in sorted(tools)}
+
+    def schemas(self, *, separator: str = ".") -> list[OperationSchema]:
+        """Return the JSON Schema of every operation, for function calling and MCP.
+
+        Each is named ``tool<separator>operation`` (``"__"`` suits providers that allow no
+        dots) and described by the operation's docstring; see :mod:`execproto.schemas`.
+
+        Raises:
+            ValueError: two operations would get the same name with this *separator*.
+        """
+        from execproto.schemas import registry_schemas
+
+        return registry_schemas(self, separator=separator)
 
     def discover(
         self,
