@@ -499,3 +499,15 @@ class CacheModel(RuleBasedStateMachine):
 
 CacheModel.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
 test_cache_behaves_like_a_dict_model = CacheModel.TestCase
+
+
+@pytest.mark.parametrize("ttl", [0, -1.0, float("inf"), float("nan")])
+def test_a_ttl_that_is_not_a_positive_finite_number_is_refused(ttl: float) -> None:
+    with pytest.raises(ValueError, match=r"ttl must be a finite number of seconds > 0"):
+        MemoryCacheProvider(ttl=ttl)
+
+
+@pytest.mark.parametrize("ttl", ["60", True])
+def test_a_ttl_that_is_not_a_number_is_refused(ttl: object) -> None:
+    with pytest.raises(TypeError, match=r"ttl must be a number of seconds or None"):
+        MemoryCacheProvider(ttl=ttl)  # type: ignore[arg-type]

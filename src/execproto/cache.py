@@ -246,16 +246,22 @@ def _check_size(maxsize: object) -> None:
         raise ValueError(f"maxsize must be at least 1, got {maxsize!r}")
 
 
-def _check_ttl(ttl: object) -> float | None:
+def _check_ttl(ttl: object, *, smallest: float = 0.0, why: str = "") -> float | None:
+    """Return *ttl* as seconds (``None``: no expiry); shared by every cache of the package.
+
+    *ttl* must be finite and above 0, or at least *smallest* when that is given (*why* says
+    why, in the error).
+    """
     if ttl is None:
         return None
     if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
         raise TypeError(
             f"ttl must be a number of seconds or None, got {ttl!r} of type {type(ttl).__name__}"
         )
-    if not 0 < ttl < float("inf"):
+    if not (ttl < float("inf") and (ttl >= smallest if smallest else ttl > 0)):
+        bound = f">= {smallest}{why}" if smallest else "> 0"
         raise ValueError(
-            f"ttl must be a positive, finite number of seconds, got {ttl!r}; "
+            f"ttl must be a finite number of seconds {bound}, got {ttl!r}; "
             f"pass ttl=None for entries that never expire"
         )
     return float(ttl)

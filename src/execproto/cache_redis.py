@@ -59,6 +59,7 @@ import redis
 import redis.asyncio
 from typing_extensions import Self
 
+from execproto.cache import _check_ttl  # pyright: ignore[reportPrivateUsage]
 from execproto.keys import KeyFunction, make_cache_key
 
 __all__ = [
@@ -188,21 +189,6 @@ def decode_value(data: bytes | str) -> Any:
         ) from err
 
 
-def _check_ttl(ttl: object) -> float | None:
-    if ttl is None:
-        return None
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
-        raise TypeError(
-            f"ttl must be a number of seconds or None, got {ttl!r} of type {type(ttl).__name__}"
-        )
-    if not (math.isfinite(ttl) and ttl >= 0.001):
-        raise ValueError(
-            f"ttl must be a finite number of seconds >= 0.001 (Redis expires in "
-            f"milliseconds), got {ttl!r}; pass ttl=None for entries that never expire"
-        )
-    return float(ttl)
-
-
 class RedisCacheProvider:
     """A shared cache of operation results in Redis: TTL, safe values, never fails a call.
 
@@ -246,7 +232,7 @@ class RedisCacheProvider:
                 f"socket_timeout must be a finite number of seconds > 0, got {socket_timeout!r}"
             )
         self._url = url
-        self._ttl = _check_ttl(ttl)
+        self._ttl = _check_ttl(ttl, smallest=0.001, why=" (Redis expires in milliseconds)")
         self._px = None if self._ttl is None else max(1, round(self._ttl * 1000))
         self._namespace = namespace
         self._prefix = f"{namespace}:"
