@@ -1,5 +1,5 @@
 # Every target prints the command it runs. The first target that needs tools creates .venv;
-# PYTHON and VENV choose another interpreter: `make unit PYTHON=python3.10 VENV=.venv-3.10`.
+# PYTHON and VENV choose another interpreter (see .ci/run for 3.10 and 3.13).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
