@@ -193,11 +193,14 @@ async def test_errors_keep_their_type_and_become_failed_steps(engine: DaskEngine
 async def test_bad_operation_is_refused_before_anything_is_submitted(
     engine: DaskEngine, client: Client
 ) -> None:
+    # Only keys that appear now count: an earlier test's released future may still be
+    # listed (with no holder) until the scheduler forgets it.
+    before = {key for key in client.who_has() if "execproto-" in key}
     with pytest.raises(InvalidOperationError, match="add"):
         await engine.execute_async(Maths(), "add", a=1, c=2)
     with pytest.raises(ValueError, match="missing"):
         await engine.execute_async(Maths(), "missing")
-    assert {} == {key: state for key, state in client.who_has().items() if "execproto-" in key}
+    assert set() == {key for key in client.who_has() if "execproto-" in key} - before
 
 
 async def test_unpicklable_tool_fails_with_an_error_naming_it(engine: DaskEngine) -> None:
