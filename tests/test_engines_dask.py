@@ -21,7 +21,7 @@ import importlib.metadata  # noqa: E402
 import uuid  # noqa: E402
 
 import dask  # noqa: E402
-from distributed import Client, Event, LocalCluster  # noqa: E402
+from distributed import Client, Event, Future, LocalCluster  # noqa: E402
 
 from execproto import engine as engine_module  # noqa: E402
 from execproto.cache import MemoryCacheProvider  # noqa: E402
@@ -263,9 +263,17 @@ async def _started(directory: Path, count: int) -> list[int]:
 async def test_a_killed_worker_reruns_the_operation_elsewhere(
     engine: DaskEngine, client: Client, tmp_path: Path
 ) -> None:
+    await asyncio.to_thread(client.wait_for_workers, 2, _WAIT)
     blocking = Blocking(tmp_path, f"kill-{tmp_path.name}")
     call = asyncio.ensure_future(engine.execute_async(blocking, "wait"))
     [first_pid] = await _started(tmp_path, 1)
+    # The precondition of a rerun: the shipped tool lives on both workers. The broadcast
+    # scatter has been seen to leave one copy (a CI run lost the tool with the worker);
+    # replicate explicitly so the test is about rescheduling, not about that.
+    tool = [Future(key, client) for key in client.who_has() if str(key).startswith("Blocking-")]
+    assert 1 == len(tool)
+    await asyncio.to_thread(client.replicate, tool, 2)
+    assert 2 == len(client.who_has(tool)[tool[0].key])
     os.kill(first_pid, signal.SIGKILL)
     # The scheduler reschedules the task on the other worker: it starts a second time.
     pids = await _started(tmp_path, 2)
