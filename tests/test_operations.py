@@ -19,10 +19,12 @@ from execproto.errors import (
     RetryExhaustedError,
     ToolNotFoundError,
 )
+from execproto.executor import RetryPolicy, ToolExecutor
 from execproto.models import ErrorCode, TaskStatus, TaskStepResult
 from execproto.monitoring import Monitor
 from execproto.operations import OperationExecutor, _Slots, parse_operation_spec, validate_plan
 from execproto.protocols import IOperationExecutor
+from execproto.registry import ToolRegistry, operation
 from execproto.typed import ITypedOperationExecutor
 
 
@@ -884,3 +886,58 @@ async def test_a_monitored_dag_counts_skipped_dependants(probe: Probe) -> None:
         "probe.echo": {"cancelled E004": 1},
         "probe.fail": {"failed E003": 1},
     } == monitor.metrics.snapshot()["outcomes"]
+
+
+class _Flaky:
+    """Fails with ConnectionError on the first call of each operation, then works."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @operation(idempotent=True)
+    async def recovers(self) -> str:
+        self.calls += 1
+        if self.calls == 1:
+            raise ConnectionError("transient")
+        return "ok"
+
+    @operation(idempotent=True)
+    async def then_breaks(self) -> str:
+        self.calls += 1
+        if self.calls == 1:
+            raise ConnectionError("transient")
+        raise KeyError("unknown")
+
+
+def _retrying_executor(tool: object) -> OperationExecutor:
+    registry = ToolRegistry({"flaky": tool})
+    no_wait = RetryPolicy(max_attempts=3, base_delay=0.0, jitter="none")
+    return OperationExecutor(registry, ToolExecutor(registry, retry=no_wait))
+
+
+async def _one_step(tool: _Flaky, operation_name: str) -> TaskStepResult:
+    [step] = await _retrying_executor(tool).execute_operations_sequence(
+        [{"operation": f"flaky.{operation_name}"}], "u", "t"
+    )
+    return step
+
+
+async def test_a_step_reports_the_attempts_the_tool_executor_made() -> None:
+    step = await _one_step(_Flaky(), "recovers")
+    assert (TaskStatus.COMPLETED, 2) == (step.status, step.attempts)
+
+
+async def test_a_failed_step_after_a_retry_reports_both_attempts() -> None:
+    step = await _one_step(_Flaky(), "then_breaks")
+    assert (TaskStatus.FAILED, ErrorCode.EXECUTION_ERROR, 2) == (
+        step.status,
+        step.error_code,
+        step.attempts,
+    )
+
+
+async def test_a_step_without_retries_reports_one_attempt() -> None:
+    warmed = _Flaky()
+    warmed.calls = 1  # the transient failure is already behind it
+    step = await _one_step(warmed, "recovers")
+    assert (TaskStatus.COMPLETED, 1) == (step.status, step.attempts)

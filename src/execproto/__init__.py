@@ -20,7 +20,13 @@ from execproto.conformance import (
     ensure,
     implements,
 )
-from execproto.context import ExecutionContext, current_context, execution_context
+from execproto.context import (
+    AttemptCounter,
+    ExecutionContext,
+    current_context,
+    execution_context,
+    record_attempt,
+)
 from execproto.engine import ExecutionEngine, TaskRunner, available_engines, load_engine
 from execproto.errors import (
     CacheKeyError,
@@ -82,6 +88,7 @@ from execproto.typed import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AttemptCounter",
     "CacheKeyError",
     "CacheStats",
     "ConformanceError",
@@ -153,6 +160,7 @@ __all__ = [
     "operation_schema",
     "parameters_schema",
     "parse_operation_spec",
+    "record_attempt",
     "registry_schemas",
     "resolve_operation",
     "tool_call_id",

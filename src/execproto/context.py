@@ -13,10 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
-__all__ = ["ExecutionContext", "current_context", "execution_context"]
+__all__ = [
+    "AttemptCounter",
+    "ExecutionContext",
+    "current_context",
+    "execution_context",
+    "record_attempt",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +70,43 @@ def execution_context(
         yield context
     finally:
         _current.reset(token)
+
+
+class AttemptCounter:
+    """Counts the attempts of the operations run inside its ``with`` block.
+
+    An operation executor opens one around each step; a tool executor that retries calls
+    :func:`record_attempt` as each attempt starts, so the step can report how many attempts
+    it took (``TaskStepResult.attempts``) without the :class:`~execproto.IToolExecutor`
+    protocol having to return it. ``attempts`` stays 1 when nothing reports a retry.
+    """
+
+    __slots__ = ("_token", "attempts")
+
+    def __init__(self) -> None:
+        self.attempts: int = 1
+        self._token: Token[AttemptCounter | None] | None = None
+
+    def __enter__(self) -> AttemptCounter:
+        self._token = _attempt_counter.set(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            _attempt_counter.reset(self._token)
+            self._token = None
+
+
+_attempt_counter: ContextVar[AttemptCounter | None] = ContextVar(
+    "execproto_attempt_counter", default=None
+)
+
+
+def record_attempt(attempt: int) -> None:
+    """Report that attempt number *attempt* (from 1) of the current operation is starting.
+
+    A no-op outside an :class:`AttemptCounter` block; executors call it only for retries.
+    """
+    counter = _attempt_counter.get()
+    if counter is not None:
+        counter.attempts = attempt

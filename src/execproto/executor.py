@@ -61,7 +61,7 @@ from typing import Any, Literal
 from typing_extensions import Protocol, Self, runtime_checkable
 
 from execproto.cache import MemoryCacheProvider, SupportsAsyncLookup, SupportsLookup
-from execproto.context import current_context
+from execproto.context import current_context, record_attempt
 from execproto.errors import (
     InvalidOperationError,
     OperationTimeoutError,
@@ -952,6 +952,8 @@ class ToolExecutor:
         attempt = 0
         while True:
             attempt += 1
+            if attempt > 1:
+                record_attempt(attempt)
             try:
                 result = self._attempt_sync(call, attempt)
                 break
@@ -1045,6 +1047,7 @@ class ToolExecutor:
         while True:
             await call.retry.async_sleep(delay)
             attempt += 1
+            record_attempt(attempt)
             try:
                 return await self._attempt_async(call, attempt)
             except Exception as err:

@@ -136,7 +136,7 @@ from typing import Any, cast
 
 from typing_extensions import Protocol
 
-from execproto.context import execution_context
+from execproto.context import AttemptCounter, execution_context
 from execproto.errors import (
     InvalidOperationError,
     ReferenceResolutionError,
@@ -536,14 +536,16 @@ def _describe(error: BaseException) -> str:
     return text
 
 
-def _failed_step(spec: str, error: BaseException, duration: float) -> TaskStepResult:
+def _failed_step(
+    spec: str, error: BaseException, duration: float, counted: int = 1
+) -> TaskStepResult:
     status, code = failure_status(error)
     if isinstance(error, RetryExhaustedError):
         attempts = error.attempts
     elif code is ErrorCode.VALIDATION_ERROR:
         attempts = 0  # refused before the operation started
     else:
-        attempts = 1
+        attempts = counted  # as the tool executor reported them (1 without retries)
     description = _describe(error)
     return TaskStepResult(
         step=spec,
@@ -818,6 +820,8 @@ class OperationExecutor:
     async def _step(self, item: _Item, lookup: Callable[[int, str], Any]) -> TaskStepResult:
         """Run one item and return its step result; only cancellation propagates."""
         start = time.perf_counter()
+        # The tool executor reports retries into the counter (execproto.context).
+        counter = AttemptCounter()
         try:
             if item.error is not None:
                 raise item.error
@@ -826,14 +830,15 @@ class OperationExecutor:
                 params = _resolve(dict(params), lookup)
             # Branch here rather than in a helper: an extra coroutine per step would slow
             # down the unmonitored path.
-            if self._monitor is None:
-                result = await self._call(item.tool_name, item.operation_name, params)
-            else:
-                result = await self._call_identified(item, params)
+            with counter:
+                if self._monitor is None:
+                    result = await self._call(item.tool_name, item.operation_name, params)
+                else:
+                    result = await self._call_identified(item, params)
         except asyncio.CancelledError:
             raise
         except Exception as err:
-            return _failed_step(item.spec, err, time.perf_counter() - start)
+            return _failed_step(item.spec, err, time.perf_counter() - start, counter.attempts)
         # Positional (step, result, completed, message, status, error_code, error_message,
         # duration, attempts): built once per successful step, keywords cost more.
         return TaskStepResult(
@@ -845,7 +850,7 @@ class OperationExecutor:
             None,
             None,
             time.perf_counter() - start,
-            1,
+            counter.attempts,
         )
 
     async def _workers(self, count: int, worker: Callable[[], Awaitable[None]]) -> None:
