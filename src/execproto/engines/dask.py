@@ -52,7 +52,9 @@ What a caller must know:
   guarantees that Dask does not retry them after they *raise* (``retries=0``); *retries*
   applies to idempotent operations only. Make side effects idempotent (an idempotency key)
   or set ``allowed-failures`` to 0 on the scheduler if a rerun after a crash is worse than
-  a lost result.
+  a lost result. The shipped tool is data, not a task: if the dying worker held its only
+  replica (seen despite the broadcast), Dask cannot recompute it and the operation fails
+  instead of rerunning; call :meth:`DaskEngine.forget_tools` to ship tools afresh.
 * **Concurrency** is bounded by the caller (:class:`~execproto.operations.OperationExecutor`
   holds one slot per submitted operation until its result is back), exactly as locally;
   the cluster's threads bound how many run at once on the workers.
