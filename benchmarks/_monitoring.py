@@ -64,15 +64,15 @@ def row_monitoring(profile: Profile) -> list[RowResult]:
             return call
 
         def decorated() -> Subject:
-            monitor_execution = execproto_attr("monitoring", "monitor_execution")
-            collector = execproto_attr("monitoring", "MetricsCollector")()
+            monitor_execution = execproto_attr("runtime.monitoring", "monitor_execution")
+            collector = execproto_attr("runtime.monitoring", "MetricsCollector")()
             wrapped = monitor_execution(name="calc.add", metrics=collector)(tool.add)
             return Subject(
                 "execproto @monitor_execution", "subject", async_call_timer(loop, wrapped, **params)
             )
 
         def track(name: str, **options: Any) -> Subject:
-            monitor = execproto_attr("monitoring", "Monitor")(**options)
+            monitor = execproto_attr("runtime.monitoring", "Monitor")(**options)
             return Subject(name, "subject", async_call_timer(loop, tracked(monitor)))
 
         def track_sdk() -> Subject:
@@ -120,8 +120,8 @@ def row_monitoring(profile: Profile) -> list[RowResult]:
 def _monitored_executor(
     loop: Any, tool: Calculator, params: dict[str, Any], opened: list[Any]
 ) -> Subject:
-    executor = execproto_attr("executor", "ToolExecutor")(
-        monitor=execproto_attr("monitoring", "Monitor")(tracing=False)
+    executor = execproto_attr("runtime.executor", "ToolExecutor")(
+        monitor=execproto_attr("runtime.monitoring", "Monitor")(tracing=False)
     )
     opened.append(executor)
     return Subject(
@@ -133,7 +133,7 @@ def _monitored_executor(
 
 def _recorder(calls: int) -> Callable[[], object]:
     """Record *calls* calls into a new MetricsCollector; return it (its snapshot is sized)."""
-    collector_cls = execproto_attr("monitoring", "MetricsCollector")
+    collector_cls = execproto_attr("runtime.monitoring", "MetricsCollector")
     operations = _OPERATIONS
 
     def record() -> object:

@@ -137,9 +137,9 @@ def execproto_stack(limit: int) -> Generator[tuple[Any, Any], None, None]:
     Raises:
         ImportError: one of the modules has not landed yet.
     """
-    registry_cls = execproto_attr("registry", "ToolRegistry")
-    executor_cls = execproto_attr("executor", "ToolExecutor")
-    operations_cls = execproto_attr("operations", "OperationExecutor")
+    registry_cls = execproto_attr("runtime.registry", "ToolRegistry")
+    executor_cls = execproto_attr("runtime.executor", "ToolExecutor")
+    operations_cls = execproto_attr("runtime.operations", "OperationExecutor")
     registry = registry_cls()
     registry.register("calc", Calculator())
     executor = executor_cls()
@@ -333,11 +333,11 @@ def row_cache_key(profile: Profile) -> list[RowResult]:
         return Subject(
             "execproto make_cache_key",
             "subject",
-            call_timer(execproto_attr("keys", "make_cache_key"), *call),
+            call_timer(execproto_attr("runtime.keys", "make_cache_key"), *call),
         )
 
     def provider_method() -> Subject:
-        provider = execproto_attr("cache", "MemoryCacheProvider")()
+        provider = execproto_attr("runtime.cache", "MemoryCacheProvider")()
         return Subject(
             "execproto MemoryCacheProvider.generate_cache_key",
             "subject",
@@ -380,7 +380,7 @@ def _cache_hit_row(profile: Profile, name: str, title: str, value: Any) -> RowRe
     holder: list[Any] = []
 
     def build(name: str, *, copy_values: bool = True) -> Subject:
-        provider = execproto_attr("cache", "MemoryCacheProvider")(
+        provider = execproto_attr("runtime.cache", "MemoryCacheProvider")(
             maxsize=profile.cache_entries, ttl=300.0, copy_values=copy_values
         )
         for key in keys:

@@ -52,7 +52,7 @@ _CALL: tuple[str, str, str, tuple[Any, ...], dict[str, Any]] = (
 # stores the value, so a hit here proves that keys and values cross processes.
 _WRITER = """
 import json, sys
-from execproto.cache_redis import RedisCacheProvider
+from execproto.integrations.redis import RedisCacheProvider
 
 url, namespace, call, value = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
 operation, user, task, args, kwargs = call
@@ -120,9 +120,9 @@ def row_dask(profile: Profile) -> list[RowResult]:
 
         def engine() -> Any:
             if not engines:
-                registry = execproto_attr("registry", "ToolRegistry")()
+                registry = execproto_attr("runtime.registry", "ToolRegistry")()
                 registry.register("calc", tool)
-                executor_cls = execproto_attr("executor", "ToolExecutor")
+                executor_cls = execproto_attr("runtime.executor", "ToolExecutor")
                 executor = stack.enter_context(executor_cls())
                 dask_engine = execproto_attr("engines.dask", "DaskEngine")(
                     registry, executor, client=client, worker_executor=executor_cls
@@ -270,7 +270,7 @@ def row_redis_cache_hit(profile: Profile) -> list[RowResult]:
 
         def cache() -> Any:
             if not caches:
-                provider = execproto_attr("cache_redis", "RedisCacheProvider")(
+                provider = execproto_attr("integrations.redis", "RedisCacheProvider")(
                     url, namespace=namespace
                 )
                 caches.append(stack.enter_context(provider))

@@ -136,7 +136,7 @@ def _keys(count: int) -> list[str]:
 
 
 def _memory_cache(maxsize: int) -> Any:
-    return execproto_attr("cache", "MemoryCacheProvider")(maxsize=maxsize, ttl=300.0)
+    return execproto_attr("runtime.cache", "MemoryCacheProvider")(maxsize=maxsize, ttl=300.0)
 
 
 def scale_cache_entries(profile: Profile) -> list[RowResult]:

@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from typing import Any, ClassVar
 
-from execproto.registry import ToolRegistry, operation
+from execproto.runtime.registry import ToolRegistry, operation
 
 _CORPUS = [
     {

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from execproto import _checkers
+from execproto._cli import _checkers
 
 REPO = Path(__file__).resolve().parent.parent
 SUITE = REPO / "typecheck"

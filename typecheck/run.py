@@ -40,8 +40,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from execproto import _checkers
-from execproto._checkers import Diagnostic
+from execproto._cli import _checkers
+from execproto._cli._checkers import Diagnostic
 
 __all__ = [
     "KINDS",

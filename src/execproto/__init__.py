@@ -8,7 +8,7 @@ implementations. This module only re-exports public names.
 
 from __future__ import annotations
 
-from execproto.cache import CacheStats, MemoryCacheProvider, SupportsAsyncLookup, SupportsLookup
+from execproto._version import __version__ as __version__
 from execproto.conformance import (
     ConformanceReport,
     Problem,
@@ -27,7 +27,6 @@ from execproto.context import (
     execution_context,
     record_attempt,
 )
-from execproto.engine import ExecutionEngine, TaskRunner, available_engines, load_engine
 from execproto.errors import (
     CacheKeyError,
     ConformanceError,
@@ -43,16 +42,7 @@ from execproto.errors import (
     ToolNotFoundError,
     failure_status,
 )
-from execproto.executor import (
-    NONBLOCKING_CACHE_ATTRIBUTE,
-    ExecutionMonitor,
-    RetryPolicy,
-    ToolExecutor,
-)
-from execproto.keys import KeyFunction, canonical_bytes, make_cache_key
 from execproto.models import ErrorCode, OperationItem, TaskItem, TaskStatus, TaskStepResult
-from execproto.monitoring import MetricsCollector, Monitor, monitor_execution, tool_call_id
-from execproto.operations import OperationExecutor, parse_operation_spec, validate_plan
 from execproto.protocols import (
     ExecutionInterface,
     ICacheProvider,
@@ -60,7 +50,23 @@ from execproto.protocols import (
     IToolExecutor,
     IToolProvider,
 )
-from execproto.registry import (
+from execproto.runtime.cache import (
+    CacheStats,
+    MemoryCacheProvider,
+    SupportsAsyncLookup,
+    SupportsLookup,
+)
+from execproto.runtime.engine import ExecutionEngine, TaskRunner, available_engines, load_engine
+from execproto.runtime.executor import (
+    NONBLOCKING_CACHE_ATTRIBUTE,
+    ExecutionMonitor,
+    RetryPolicy,
+    ToolExecutor,
+)
+from execproto.runtime.keys import KeyFunction, canonical_bytes, make_cache_key
+from execproto.runtime.monitoring import MetricsCollector, Monitor, monitor_execution, tool_call_id
+from execproto.runtime.operations import OperationExecutor, parse_operation_spec, validate_plan
+from execproto.runtime.registry import (
     DiscoveryResult,
     OperationInfo,
     OperationPolicy,
@@ -69,7 +75,7 @@ from execproto.registry import (
     operation,
     resolve_operation,
 )
-from execproto.schemas import (
+from execproto.runtime.schemas import (
     OperationSchema,
     operation_schema,
     parameters_schema,
@@ -84,8 +90,6 @@ from execproto.typed import (
     ITypedToolProvider,
     VersionedInterface,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AttemptCounter",

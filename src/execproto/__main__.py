@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from execproto.cli import main
+from execproto._cli.main import main
 
 sys.exit(main())

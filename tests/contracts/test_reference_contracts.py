@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from execproto.cache import MemoryCacheProvider
-from execproto.engine import ExecutionEngine
-from execproto.executor import ToolExecutor
-from execproto.operations import OperationExecutor
-from execproto.registry import ToolRegistry
+from execproto.runtime.cache import MemoryCacheProvider
+from execproto.runtime.engine import ExecutionEngine
+from execproto.runtime.executor import ToolExecutor
+from execproto.runtime.operations import OperationExecutor
+from execproto.runtime.registry import ToolRegistry
 from execproto.testing import (
     CacheProviderContract,
     ExecutionInterfaceContract,

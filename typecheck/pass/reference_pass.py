@@ -6,10 +6,6 @@ not depend on the constructors' signatures.
 
 from __future__ import annotations
 
-from execproto.cache import MemoryCacheProvider
-from execproto.engine import ExecutionEngine
-from execproto.executor import ToolExecutor
-from execproto.operations import OperationExecutor
 from execproto.protocols import (
     ExecutionInterface,
     ICacheProvider,
@@ -17,7 +13,11 @@ from execproto.protocols import (
     IToolExecutor,
     IToolProvider,
 )
-from execproto.registry import ToolRegistry
+from execproto.runtime.cache import MemoryCacheProvider
+from execproto.runtime.engine import ExecutionEngine
+from execproto.runtime.executor import ToolExecutor
+from execproto.runtime.operations import OperationExecutor
+from execproto.runtime.registry import ToolRegistry
 from execproto.typed import IAsyncCacheProvider, ITypedToolProvider
 
 

@@ -1,7 +1,7 @@
 """Execution engines: where operations run (this process, a cluster).
 
 An engine is a factory ``(tool_provider, tool_executor, /, **options) -> IToolExecutor``;
-the contract is documented in :mod:`execproto.engine`. Engines are found by name through
+the contract is documented in :mod:`execproto.runtime.engine`. Engines are found by name through
 the entry-point group ``execproto.engines``; ``local`` (:mod:`execproto.engines.local`) is
 built in and the default.
 """

@@ -1,6 +1,6 @@
 """The ``dask`` engine: operations and tasks run on a Dask ``distributed`` cluster.
 
-Install with ``pip install 'execproto[dask]'``; :class:`~execproto.engine.ExecutionEngine`
+Install with ``pip install 'execproto[dask]'``; :class:`~execproto.runtime.engine.ExecutionEngine`
 finds it by name (entry point ``execproto.engines``, ``dask``)::
 
     engine = ExecutionEngine(
@@ -48,14 +48,14 @@ What a caller must know:
   reschedules the task on another worker (up to ``distributed.scheduler.allowed-failures``
   times, 3 by default, then ``KilledWorker``): the operation may have run partly or wholly
   and then runs *again*. This cannot be prevented per task. For operations that are not
-  idempotent (the default of :func:`~execproto.registry.operation`), the engine only
+  idempotent (the default of :func:`~execproto.runtime.registry.operation`), the engine only
   guarantees that Dask does not retry them after they *raise* (``retries=0``); *retries*
   applies to idempotent operations only. Make side effects idempotent (an idempotency key)
   or set ``allowed-failures`` to 0 on the scheduler if a rerun after a crash is worse than
   a lost result. The shipped tool is data, not a task: if the dying worker held its only
   replica (seen despite the broadcast), Dask cannot recompute it and the operation fails
   instead of rerunning; call :meth:`DaskEngine.forget_tools` to ship tools afresh.
-* **Concurrency** is bounded by the caller (:class:`~execproto.operations.OperationExecutor`
+* **Concurrency** is bounded by the caller (:class:`~execproto.runtime.operations.OperationExecutor`
   holds one slot per submitted operation until its result is back), exactly as locally;
   the cluster's threads bound how many run at once on the workers.
 """
@@ -78,7 +78,7 @@ from typing_extensions import Self
 from execproto.context import current_context, execution_context
 from execproto.errors import InvalidOperationError
 from execproto.protocols import IToolExecutor, IToolProvider
-from execproto.registry import resolve_operation
+from execproto.runtime.registry import resolve_operation
 
 __all__ = ["DaskEngine", "WorkerExecutorFactory", "create_engine"]
 
@@ -186,7 +186,7 @@ class DaskEngine:
     """An :class:`~execproto.protocols.IToolExecutor` that runs operations on a Dask cluster.
 
     Also the engine factory registered as ``dask``: ``DaskEngine(tool_provider,
-    tool_executor, **options)`` is what :class:`~execproto.engine.ExecutionEngine` calls.
+    tool_executor, **options)`` is what :class:`~execproto.runtime.engine.ExecutionEngine` calls.
     See the module documentation for shipping, delivery and error semantics.
 
     Options (keyword only): *client* (a synchronous ``distributed.Client`` the caller owns
@@ -196,7 +196,7 @@ class DaskEngine:
     on first use and closed by :meth:`close`); *worker_executor* (see the module
     documentation); *retries*, how many times Dask resubmits an **idempotent** operation
     that raised (default 0: the tool executor on the worker already retries idempotent
-    operations under its :class:`~execproto.executor.RetryPolicy`; non-idempotent ones are
+    operations under its :class:`~execproto.runtime.executor.RetryPolicy`; non-idempotent ones are
     never resubmitted); *cluster_options*, extra ``LocalCluster`` arguments.
 
     Thread safe; usable from several event loops. Use as a context manager, or call

@@ -1,9 +1,9 @@
 """The ``local`` engine: operations run in this process, with the tool executor as given.
 
-The default engine of :class:`~execproto.engine.ExecutionEngine`. It adds nothing: the tool
+The default engine of :class:`~execproto.runtime.engine.ExecutionEngine`. It adds nothing: the tool
 executor already runs async operations on the event loop and sync ones in its own bounded
 thread pool, and ordering, references, DAGs and the concurrency limit live in
-:class:`~execproto.operations.OperationExecutor`. Returning the executor itself keeps the
+:class:`~execproto.runtime.operations.OperationExecutor`. Returning the executor itself keeps the
 local path free of any extra layer (no additional await per operation).
 """
 
@@ -21,7 +21,7 @@ def create_engine(
 ) -> IToolExecutor:
     """Return *tool_executor*: the local engine runs operations exactly as it does.
 
-    *tool_provider* is accepted for the engine contract (see :mod:`execproto.engine`) and
+    *tool_provider* is accepted for the engine contract (see :mod:`execproto.runtime.engine`) and
     not needed here. The local engine takes no options.
 
     Raises:

@@ -1,0 +1,1 @@
+"""The command line: ``execproto`` and ``python -m execproto``."""

@@ -1,0 +1,1 @@
+"""The reference runtime: registry, executors, cache, plans, engine, monitoring."""

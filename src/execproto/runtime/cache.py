@@ -1,0 +1,468 @@
+"""An in-process cache of operation results: LRU, optional TTL, thread safe.
+
+:class:`MemoryCacheProvider` implements :class:`~execproto.protocols.ICacheProvider` and
+:class:`~execproto.typed.IAsyncCacheProvider`::
+
+    cache = MemoryCacheProvider(maxsize=1024, ttl=300.0)
+    key = cache.generate_cache_key("search.query", user_id, task_id, (), {"q": "x"})
+    found, value = cache.lookup(key)   # tells a cached None from a miss
+    cache.add_to_cache(key, result)
+
+``get_from_cache`` returns ``None`` on a miss, as the protocol says, so a cached ``None``
+looks like a miss through it. Executors that care use :meth:`MemoryCacheProvider.lookup`,
+found through the :class:`SupportsLookup` protocol.
+
+Values are isolated: the cache keeps its own copy of a mutable value and hands out a copy,
+so neither the caller that stored it nor one that read it can change what the next caller
+gets. Immutable values (numbers, strings, bytes, ``None``, and tuples and frozensets of
+those) are never copied. A ``dict``, ``list`` or ``set`` of immutable values costs one
+shallow copy; a JSON-like tree of dicts, lists, sets and tuples a copy of its containers
+(sub-containers shared inside one value come back as independent copies); anything else a
+:func:`copy.deepcopy`, which costs a few microseconds per read. Pass ``copy_values=False``
+if every caller promises not to mutate what it stores or reads.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, cast
+
+from typing_extensions import Protocol, runtime_checkable
+
+from execproto.runtime.keys import KeyFunction, make_cache_key
+
+__all__ = ["CacheStats", "MemoryCacheProvider", "SupportsAsyncLookup", "SupportsLookup"]
+
+
+@runtime_checkable
+class SupportsLookup(Protocol):
+    """A cache that tells a cached ``None`` from a miss.
+
+    An implementation must guarantee that ``lookup(key)`` returns ``(True, value)`` exactly
+    when ``get_from_cache(key)`` would return a stored, unexpired ``value`` (which may be
+    ``None``), and ``(False, None)`` otherwise; it is thread safe and never raises for an
+    unknown key.
+    """
+
+    def lookup(self, cache_key: str, /) -> tuple[bool, Any]:
+        """Return ``(True, value)`` for a hit, ``(False, None)`` for a miss or an expiry."""
+        ...
+
+
+@runtime_checkable
+class SupportsAsyncLookup(Protocol):
+    """The asynchronous twin of :class:`SupportsLookup`, for caches used from event loops.
+
+    Same guarantees as :class:`SupportsLookup`; the lookup never blocks the event loop.
+    """
+
+    async def lookup_async(self, cache_key: str, /) -> tuple[bool, Any]:
+        """Return ``(True, value)`` for a hit, ``(False, None)`` for a miss or an expiry."""
+        ...
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    """Counters of a :class:`MemoryCacheProvider`, read at one instant.
+
+    ``hits + misses`` is the number of lookups; an expired entry found by a lookup counts as
+    a miss and as an expiry. ``evictions`` counts entries dropped to stay within
+    ``maxsize``. ``size`` includes expired entries not yet removed.
+    """
+
+    hits: int
+    misses: int
+    evictions: int
+    expirations: int
+    size: int
+    maxsize: int
+
+
+_Copier = Callable[[Any], Any]
+
+
+class _Entry(NamedTuple):
+    value: Any
+    # time.monotonic() deadline, or None for "never": kept in the entry itself, so expiry
+    # data leaves with the entry and no side structure can outgrow the cache.
+    expires_at: float | None
+    # How to hand out a private copy of value; None for values that need no copy.
+    copier: _Copier | None
+
+
+_MISS: tuple[bool, Any] = (False, None)
+_IMMUTABLE_SCALARS: frozenset[type[Any]] = frozenset(
+    {type(None), bool, int, float, complex, str, bytes, range, type(Ellipsis)}
+)
+_SHALLOW_COPIERS: dict[type[Any], _Copier] = {
+    dict: dict[Any, Any].copy,
+    list: list[Any].copy,
+    set: set[Any].copy,
+}
+
+
+# Trees deeper than this are copied by copy.deepcopy, which also copes with cycles.
+_MAX_TREE_DEPTH = 64
+
+
+def _is_immutable(value: Any, depth: int = 0) -> bool:
+    kind = cast("type[object]", type(value))
+    if kind in _IMMUTABLE_SCALARS:
+        return True
+    if (kind is tuple or kind is frozenset) and depth < _MAX_TREE_DEPTH:
+        return all(_is_immutable(item, depth + 1) for item in value)
+    return False
+
+
+def _is_plain_tree(value: Any, depth: int = 0) -> bool:
+    """Whether *value* is built of exact dicts, lists, sets and tuples over immutable leaves."""
+    kind = cast("type[object]", type(value))
+    if kind in _IMMUTABLE_SCALARS:
+        return True
+    if depth >= _MAX_TREE_DEPTH:
+        return False
+    if kind is dict:
+        # Keys are hashable, so plain keys are immutable; only the values can be mutable.
+        return all(_is_immutable(key, depth) for key in value) and all(
+            _is_plain_tree(item, depth + 1) for item in value.values()
+        )
+    if kind is list or kind is tuple or kind is set or kind is frozenset:
+        return all(_is_plain_tree(item, depth + 1) for item in value)
+    return False
+
+
+def _copy_tree(value: Any) -> Any:
+    """Copy a plain tree (see _is_plain_tree): new containers, the same immutable leaves.
+
+    Several times faster than copy.deepcopy, which memoises every object to preserve
+    sharing; a plain tree that shares a sub-list is copied as two independent lists.
+    """
+    kind = cast("type[object]", type(value))
+    if kind is dict:
+        return {
+            key: item if type(item) in _IMMUTABLE_SCALARS else _copy_tree(item)
+            for key, item in value.items()
+        }
+    if kind is list:
+        return [item if type(item) in _IMMUTABLE_SCALARS else _copy_tree(item) for item in value]
+    if kind is tuple:
+        return tuple(
+            item if type(item) in _IMMUTABLE_SCALARS else _copy_tree(item) for item in value
+        )
+    if kind is set:
+        # Set elements are hashable, hence immutable in a plain tree.
+        return set(value)
+    return value
+
+
+# A shaped copier holds one function per mutable container of its value: beyond this many,
+# the generic tree copy is used, so the copier never outweighs the value by much.
+_MAX_SHAPED_CONTAINERS = 32
+
+
+def _shaped_copier(value: Any) -> _Copier | None:
+    """Return a copier made for the shape of *value*, a plain tree the cache owns.
+
+    The cache never mutates what it stores, so the shape of a stored value (which
+    positions hold containers) is fixed: the copier copies each container with its C-level
+    ``copy`` and then replaces only the positions known to hold mutable containers, with
+    no type test per item. Returns None when the tree has too many containers.
+    """
+    budget = [_MAX_SHAPED_CONTAINERS]
+
+    def shape(node: Any) -> _Copier | None:
+        kind = cast("type[object]", type(node))
+        if kind in _IMMUTABLE_SCALARS or kind is frozenset:
+            return None  # frozensets of a plain tree hold hashable, immutable items
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise OverflowError
+        if kind is set:
+            return set[Any].copy
+        items: list[tuple[Any, Any]]
+        if kind is dict:
+            mapping: dict[Any, Any] = node
+            items = list(mapping.items())
+        else:
+            sequence: Sequence[Any] = node
+            items = list(enumerate(sequence))
+        children = tuple(
+            (position, copier) for position, item in items if (copier := shape(item)) is not None
+        )
+        if kind is tuple:
+            if not children:
+                return None
+
+            def copy_tuple(old: tuple[Any, ...]) -> tuple[Any, ...]:
+                new = list(old)
+                for position, copier in children:
+                    new[position] = copier(new[position])
+                return tuple(new)
+
+            return copy_tuple
+        shallow = _SHALLOW_COPIERS[kind]
+        if not children:
+            return shallow
+
+        def copy_container(old: Any) -> Any:
+            new = shallow(old)
+            for position, copier in children:
+                new[position] = copier(new[position])
+            return new
+
+        return copy_container
+
+    try:
+        return shape(value)
+    except OverflowError:
+        return None
+
+
+def _copier_for(value: Any) -> _Copier | None:
+    """Return the cheapest function that gives an independent copy of *value*."""
+    if _is_immutable(value):
+        return None
+    kind = cast("type[object]", type(value))
+    shallow = _SHALLOW_COPIERS.get(kind)
+    if shallow is not None:
+        items = value.values() if kind is dict else value
+        if all(_is_immutable(item) for item in items):
+            return shallow
+    if _is_plain_tree(value):
+        return _copy_tree
+    return copy.deepcopy
+
+
+# The annotations do not stop a caller passing "60" or True at runtime, hence object.
+def _check_size(maxsize: object) -> None:
+    if type(maxsize) is not int:
+        raise TypeError(f"maxsize must be an int, got {maxsize!r} of type {type(maxsize).__name__}")
+    if maxsize < 1:
+        raise ValueError(f"maxsize must be at least 1, got {maxsize!r}")
+
+
+def _check_ttl(ttl: object, *, smallest: float = 0.0, why: str = "") -> float | None:
+    """Return *ttl* as seconds (``None``: no expiry); shared by every cache of the package.
+
+    *ttl* must be finite and above 0, or at least *smallest* when that is given (*why* says
+    why, in the error).
+    """
+    if ttl is None:
+        return None
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
+        raise TypeError(
+            f"ttl must be a number of seconds or None, got {ttl!r} of type {type(ttl).__name__}"
+        )
+    if not (ttl < float("inf") and (ttl >= smallest if smallest else ttl > 0)):
+        bound = f">= {smallest}{why}" if smallest else "> 0"
+        raise ValueError(
+            f"ttl must be a finite number of seconds {bound}, got {ttl!r}; "
+            f"pass ttl=None for entries that never expire"
+        )
+    return float(ttl)
+
+
+class MemoryCacheProvider:
+    """An LRU cache of operation results with an optional time to live, safe across threads.
+
+    At most *maxsize* entries are kept; adding one more drops the least recently used
+    (looked up or stored) entry, whether or not it has expired. With *ttl* (seconds), an
+    entry is never returned more than *ttl* seconds after it was stored (measured with
+    *clock*, :func:`time.monotonic` by default, so wall-clock changes do not matter); an
+    expired entry is removed when it is next looked up, by :meth:`expire`, or by eviction.
+    Memory is bounded by *maxsize* whatever keys are used.
+
+    Keys come from *key_function* (:func:`execproto.runtime.keys.make_cache_key` by default), which
+    raises :class:`~execproto.errors.CacheKeyError` for arguments that have no canonical
+    encoding: such a call is not cacheable.
+
+    With *copy_values* (the default) a mutable value is copied when stored and when read,
+    so callers cannot change what others read; see the module documentation for the cost.
+
+    Every method may be called from several threads at once; one lock guards the entries and
+    is held only for dictionary operations (copies are made outside it). The ``_async``
+    methods do no I/O and share the synchronous code.
+
+    Raises:
+        TypeError: *maxsize* is not an int or *ttl* not a number.
+        ValueError: *maxsize* < 1 or *ttl* not a positive finite number.
+    """
+
+    def __init__(
+        self,
+        maxsize: int = 1024,
+        ttl: float | None = None,
+        *,
+        key_function: KeyFunction = make_cache_key,
+        copy_values: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        _check_size(maxsize)
+        self._maxsize = maxsize
+        self._ttl = _check_ttl(ttl)
+        self._key_function = key_function
+        self._copy_values = copy_values
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._hits = 0
+        self._misses = 0
+        self._evictions = 0
+        self._expirations = 0
+
+    @property
+    def maxsize(self) -> int:
+        """The most entries the cache holds."""
+        return self._maxsize
+
+    @property
+    def ttl(self) -> float | None:
+        """Seconds an entry stays valid after it is stored, or ``None`` for no expiry."""
+        return self._ttl
+
+    def generate_cache_key(
+        self,
+        operation_type: str,
+        user_id: str,
+        task_id: str,
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any],
+    ) -> str:
+        """Return the key of one call of *operation_type* (``"tool.operation"``) in a task.
+
+        Raises:
+            CacheKeyError: an argument has no canonical encoding (a :class:`TypeError`); do
+                not cache this call.
+        """
+        return self._key_function(operation_type, user_id, task_id, args, kwargs)
+
+    def lookup(self, cache_key: str, /) -> tuple[bool, Any]:
+        """Return ``(True, value)`` if *cache_key* holds an unexpired value, else ``(False, None)``.
+
+        A hit makes the entry the most recently used. The value is a private copy when it
+        is mutable and *copy_values* is on.
+        """
+        with self._lock:
+            entry = self._entries.get(cache_key)
+            if entry is None:
+                self._misses += 1
+                return _MISS
+            if entry.expires_at is not None and entry.expires_at <= self._clock():
+                del self._entries[cache_key]
+                self._expirations += 1
+                self._misses += 1
+                return _MISS
+            self._entries.move_to_end(cache_key)
+            self._hits += 1
+        if entry.copier is None:
+            return True, entry.value
+        return True, entry.copier(entry.value)
+
+    def get_from_cache(self, cache_key: str) -> Any | None:
+        """Return the value under *cache_key*, or ``None`` on a miss or expiry.
+
+        A cached ``None`` is returned as ``None`` too; use :meth:`lookup` to tell them apart.
+        """
+        return self.lookup(cache_key)[1]
+
+    def add_to_cache(self, cache_key: str, value: Any) -> None:
+        """Store *value* under *cache_key*, dropping the least recently used entry if full.
+
+        Storing under an existing key replaces its value and restarts its time to live.
+
+        Raises:
+            TypeError: *copy_values* is on and *value* cannot be deep-copied (a lock, a
+                socket, ...); nothing is stored. Store it with ``copy_values=False`` or do
+                not cache it.
+        """
+        copier = _copier_for(value) if self._copy_values else None
+        if copier is not None:
+            try:
+                value = copier(value)
+            except Exception as err:
+                raise TypeError(
+                    f"expected a value the cache can copy to keep it isolated from callers, "
+                    f"got {value!r} of type {type(value).__name__}, which copy.deepcopy "
+                    f"refuses ({err}); do not cache it, or use copy_values=False if no "
+                    f"caller mutates cached values"
+                ) from err
+            if copier is _copy_tree:
+                # Made from the cache's own copy, whose shape no one can change.
+                copier = _shaped_copier(value) or _copy_tree
+        expires_at = None if self._ttl is None else self._clock() + self._ttl
+        entry = _Entry(value, expires_at, copier)
+        with self._lock:
+            entries = self._entries
+            entries[cache_key] = entry
+            entries.move_to_end(cache_key)
+            if len(entries) > self._maxsize:
+                entries.popitem(last=False)
+                self._evictions += 1
+
+    async def lookup_async(self, cache_key: str, /) -> tuple[bool, Any]:
+        """Like :meth:`lookup`; the cache is in memory, so this never waits."""
+        return self.lookup(cache_key)
+
+    async def get_from_cache_async(self, cache_key: str) -> Any | None:
+        """Like :meth:`get_from_cache`; the cache is in memory, so this never waits."""
+        return self.lookup(cache_key)[1]
+
+    async def add_to_cache_async(self, cache_key: str, value: Any) -> None:
+        """Like :meth:`add_to_cache`; the cache is in memory, so this never waits.
+
+        Raises:
+            TypeError: *value* cannot be copied (see :meth:`add_to_cache`).
+        """
+        self.add_to_cache(cache_key, value)
+
+    def expire(self) -> int:
+        """Remove every expired entry now and return how many were removed.
+
+        Never needed for correctness (expired entries are never returned) or for bounded
+        memory (``maxsize`` holds); useful to release memory early.
+        """
+        if self._ttl is None:
+            return 0
+        with self._lock:
+            now = self._clock()
+            expired = [
+                key
+                for key, entry in self._entries.items()
+                if entry.expires_at is not None and entry.expires_at <= now
+            ]
+            for key in expired:
+                del self._entries[key]
+            self._expirations += len(expired)
+        return len(expired)
+
+    def clear(self) -> None:
+        """Remove every entry; the counters are kept."""
+        with self._lock:
+            self._entries.clear()
+
+    def stats(self) -> CacheStats:
+        """Return the hit, miss, eviction and expiry counters and the current size."""
+        with self._lock:
+            return CacheStats(
+                hits=self._hits,
+                misses=self._misses,
+                evictions=self._evictions,
+                expirations=self._expirations,
+                size=len(self._entries),
+                maxsize=self._maxsize,
+            )
+
+    def __len__(self) -> int:
+        """Return the number of stored entries, including expired ones not yet removed."""
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(maxsize={self._maxsize!r}, ttl={self._ttl!r}, "
+            f"size={len(self._entries)})"
+        )
