@@ -7,11 +7,14 @@ import asyncio
 import pytest
 
 from execproto.context import (
-    AttemptCounter,
+    CallContext,
     ExecutionContext,
+    current_call,
     current_context,
+    enter_call,
     execution_context,
-    record_attempt,
+    exit_call,
+    tool_call_id,
 )
 
 
@@ -55,24 +58,41 @@ def test_non_string_identifiers_are_rejected() -> None:
         ExecutionContext(user_id=42)  # type: ignore[arg-type]
 
 
-def test_an_attempt_counter_starts_at_one_and_takes_reported_attempts() -> None:
-    with AttemptCounter() as counter:
-        assert 1 == counter.attempts
-        record_attempt(3)
-    assert 3 == counter.attempts
+def test_outside_any_call_there_is_no_current_call() -> None:
+    assert None is current_call()
 
 
-def test_reports_outside_a_counter_or_after_it_change_nothing() -> None:
-    record_attempt(5)  # no counter: nothing to report to, and no error
-    with AttemptCounter() as counter:
+def test_a_call_starts_at_one_attempt_and_is_current_until_exited() -> None:
+    call = CallContext("step-1")
+    token = enter_call(call)
+    try:
+        assert call is current_call()
+        assert ("step-1", 1, False) == (call.call_id, call.attempts, call.claimed)
+    finally:
+        exit_call(token)
+    assert None is current_call()
+
+
+def test_nested_calls_restore_the_outer_one() -> None:
+    with tool_call_id("outer") as outer:
+        with tool_call_id("inner") as inner:
+            assert inner is current_call()
+        assert outer is current_call()
+    assert ("outer", "inner") == (outer.call_id, inner.call_id)
+
+
+def test_a_call_reaches_tasks_and_threads() -> None:
+    async def scenario() -> tuple[CallContext | None, CallContext | None, CallContext]:
+        with tool_call_id("c1") as call:
+            in_task = await asyncio.create_task(asyncio.sleep(0, current_call()))
+            in_thread = await asyncio.to_thread(current_call)
+        return in_task, in_thread, call
+
+    in_task, in_thread, call = asyncio.run(scenario())
+    assert (call, call) == (in_task, in_thread)
+
+
+@pytest.mark.parametrize("bad", ["", 7, None])
+def test_tool_call_id_rejects_what_is_not_a_non_empty_str(bad: object) -> None:
+    with pytest.raises(TypeError, match="call_id must be a non-empty str"), tool_call_id(bad):  # type: ignore[arg-type]
         pass
-    record_attempt(2)
-    assert 1 == counter.attempts
-
-
-def test_nested_counters_restore_the_outer_one() -> None:
-    with AttemptCounter() as outer:
-        with AttemptCounter() as inner:
-            record_attempt(2)
-        record_attempt(4)
-    assert (4, 2) == (outer.attempts, inner.attempts)

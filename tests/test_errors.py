@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 import execproto.errors as errors
-from execproto import ErrorCode, ExecutionError, TaskStatus, failure_status
+from execproto import ErrorCode, ExecutionError, TaskStatus
+from execproto.errors import failure_status
 
 
 @pytest.mark.parametrize(

@@ -54,9 +54,36 @@ def test_submodule_all_names_exist_and_are_documented() -> None:
     assert [] == problems
 
 
-def test_names_from_core_submodules_are_reexported() -> None:
+# Names of the contract's core modules that stay in their module by design: plumbing the
+# runtime uses, which a user of the package does not call.
+_PLUMBING = {
+    "failure_status": "maps an error to a step status and code; the executors call it",
+}
+
+
+def test_names_from_core_submodules_are_reexported_except_plumbing() -> None:
     core = ("errors", "models", "protocols", "typed")
     expected = {
         name for sub in core for name in importlib.import_module(f"execproto.{sub}").__all__
     }
-    assert set() == expected - set(execproto.__all__)
+    assert set() == expected - set(execproto.__all__) - set(_PLUMBING)
+
+
+def test_plumbing_stays_out_of_the_package_root() -> None:
+    plumbing = {
+        "AttemptCounter",
+        "CacheStats",
+        "DiscoveryResult",
+        "KeyFunction",
+        "NONBLOCKING_CACHE_ATTRIBUTE",
+        "OperationInfo",
+        "SupportsLookup",
+        "canonical_bytes",
+        "clear_cache",
+        "list_operations",
+        "parse_operation_spec",
+        "record_attempt",
+        "resolve_operation",
+        *_PLUMBING,
+    }
+    assert set() == plumbing & set(execproto.__all__)

@@ -1,9 +1,12 @@
 """execproto: the execution layer's contract for AI applications.
 
-Structural protocols for the five AIECS execution interfaces (:mod:`execproto.protocols`),
+The five AIECS execution interfaces as structural protocols (:mod:`execproto.protocols`),
 their generic typed variants (:mod:`execproto.typed`), the models and errors they exchange
-(:mod:`execproto.models`, :mod:`execproto.errors`), conformance checks, and reference
-implementations. This module only re-exports public names.
+(:mod:`execproto.models`, :mod:`execproto.errors`), conformance checks
+(:mod:`execproto.conformance`), and the reference runtime (:mod:`execproto.runtime`). This
+module only re-exports what a user calls; plumbing (the optional protocols of
+:mod:`execproto.capabilities`, key encoding, operation resolution, ...) stays importable from
+its own module.
 """
 
 from __future__ import annotations
@@ -15,17 +18,15 @@ from execproto.conformance import (
     ProblemKind,
     check,
     check_version,
-    clear_cache,
     conforms,
     ensure,
     implements,
 )
 from execproto.context import (
-    AttemptCounter,
     ExecutionContext,
     current_context,
     execution_context,
-    record_attempt,
+    tool_call_id,
 )
 from execproto.errors import (
     CacheKeyError,
@@ -40,7 +41,6 @@ from execproto.errors import (
     RetryExhaustedError,
     TaskNotFoundError,
     ToolNotFoundError,
-    failure_status,
 )
 from execproto.models import ErrorCode, OperationItem, TaskItem, TaskStatus, TaskStepResult
 from execproto.protocols import (
@@ -50,37 +50,14 @@ from execproto.protocols import (
     IToolExecutor,
     IToolProvider,
 )
-from execproto.runtime.cache import (
-    CacheStats,
-    MemoryCacheProvider,
-    SupportsAsyncLookup,
-    SupportsLookup,
-)
-from execproto.runtime.engine import ExecutionEngine, TaskRunner, available_engines, load_engine
-from execproto.runtime.executor import (
-    NONBLOCKING_CACHE_ATTRIBUTE,
-    ExecutionMonitor,
-    RetryPolicy,
-    ToolExecutor,
-)
-from execproto.runtime.keys import KeyFunction, canonical_bytes, make_cache_key
-from execproto.runtime.monitoring import MetricsCollector, Monitor, monitor_execution, tool_call_id
-from execproto.runtime.operations import OperationExecutor, parse_operation_spec, validate_plan
-from execproto.runtime.registry import (
-    DiscoveryResult,
-    OperationInfo,
-    OperationPolicy,
-    ToolRegistry,
-    list_operations,
-    operation,
-    resolve_operation,
-)
-from execproto.runtime.schemas import (
-    OperationSchema,
-    operation_schema,
-    parameters_schema,
-    registry_schemas,
-)
+from execproto.runtime.cache import MemoryCacheProvider
+from execproto.runtime.engine import ExecutionEngine, available_engines
+from execproto.runtime.executor import RetryPolicy, ToolExecutor
+from execproto.runtime.keys import make_cache_key
+from execproto.runtime.monitoring import MetricsCollector, Monitor, monitor_execution
+from execproto.runtime.operations import OperationExecutor, validate_plan
+from execproto.runtime.registry import ToolRegistry, operation
+from execproto.runtime.schemas import OperationSchema, operation_schema, registry_schemas
 from execproto.typed import (
     IAsyncCacheProvider,
     IAsyncContextExecutor,
@@ -92,19 +69,15 @@ from execproto.typed import (
 )
 
 __all__ = [
-    "AttemptCounter",
     "CacheKeyError",
-    "CacheStats",
     "ConformanceError",
     "ConformanceReport",
-    "DiscoveryResult",
     "EngineNotFoundError",
     "ErrorCode",
     "ExecutionContext",
     "ExecutionEngine",
     "ExecutionError",
     "ExecutionInterface",
-    "ExecutionMonitor",
     "IAsyncCacheProvider",
     "IAsyncContextExecutor",
     "ICacheProvider",
@@ -116,17 +89,13 @@ __all__ = [
     "ITypedToolExecutor",
     "ITypedToolProvider",
     "InvalidOperationError",
-    "KeyFunction",
     "MemoryCacheProvider",
     "MetricsCollector",
     "Monitor",
-    "NONBLOCKING_CACHE_ATTRIBUTE",
     "OperationCancelledError",
     "OperationExecutor",
-    "OperationInfo",
     "OperationItem",
     "OperationNotFoundError",
-    "OperationPolicy",
     "OperationSchema",
     "OperationTimeoutError",
     "Problem",
@@ -134,11 +103,8 @@ __all__ = [
     "ReferenceResolutionError",
     "RetryExhaustedError",
     "RetryPolicy",
-    "SupportsAsyncLookup",
-    "SupportsLookup",
     "TaskItem",
     "TaskNotFoundError",
-    "TaskRunner",
     "TaskStatus",
     "TaskStepResult",
     "ToolExecutor",
@@ -146,27 +112,18 @@ __all__ = [
     "ToolRegistry",
     "VersionedInterface",
     "available_engines",
-    "canonical_bytes",
     "check",
     "check_version",
-    "clear_cache",
     "conforms",
     "current_context",
     "ensure",
     "execution_context",
-    "failure_status",
     "implements",
-    "list_operations",
-    "load_engine",
     "make_cache_key",
     "monitor_execution",
     "operation",
     "operation_schema",
-    "parameters_schema",
-    "parse_operation_spec",
-    "record_attempt",
     "registry_schemas",
-    "resolve_operation",
     "tool_call_id",
     "validate_plan",
 ]

@@ -1,4 +1,6 @@
-"""The execution context (who runs what): user and task, carried in :mod:`contextvars`.
+"""Every context variable of execproto: who runs what, and the tool call being made.
+
+:class:`ExecutionContext` says who runs what: a user and one of their tasks.
 
 Executors read the current context to scope cache keys and to label metrics and spans, so a
 result computed for one user's task is never served to another. The context follows the
@@ -7,6 +9,9 @@ code that runs it: it is inherited by tasks created with :func:`asyncio.create_t
 
     with execution_context(user_id="u1", task_id="t1"):
         await executor.execute_async(tool, "search", query="x")
+
+:class:`CallContext` holds the facts of one tool call (its id, how many attempts it took),
+which travel together from the operation executor to the tool executor and the monitor.
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 __all__ = [
-    "AttemptCounter",
+    "CallContext",
     "ExecutionContext",
+    "current_call",
     "current_context",
+    "enter_call",
     "execution_context",
-    "record_attempt",
+    "exit_call",
+    "tool_call_id",
 ]
 
 
@@ -72,41 +80,76 @@ def execution_context(
         _current.reset(token)
 
 
-class AttemptCounter:
-    """Counts the attempts of the operations run inside its ``with`` block.
+class CallContext:
+    """The facts of the tool call being made, for whoever needs them along the way.
 
-    An operation executor opens one around each step; a tool executor that retries calls
-    :func:`record_attempt` as each attempt starts, so the step can report how many attempts
-    it took (``TaskStepResult.attempts``) without the :class:`~execproto.IToolExecutor`
-    protocol having to return it. ``attempts`` stays 1 when nothing reports a retry.
+    One per logical call: an operation executor opens one around each plan step (with the
+    item's ``id``, or its index, as ``call_id``); :func:`tool_call_id` opens one for a caller
+    that holds the id a model gave the call. The tool executor raises ``attempts`` as each
+    retry starts, so the step can report how many attempts it took without the
+    :class:`~execproto.protocols.IToolExecutor` protocol having to return it; a monitor puts
+    ``call_id`` on its span. Outside any call, :func:`current_call` returns ``None``.
+
+    ``claimed`` is set by the first tracked tool execution inside the call: tool executions
+    nested inside it (a tool that runs other tools) do not inherit its ``call_id``.
     """
 
-    __slots__ = ("_token", "attempts")
+    __slots__ = ("attempts", "call_id", "claimed")
 
-    def __init__(self) -> None:
-        self.attempts: int = 1
-        self._token: Token[AttemptCounter | None] | None = None
+    def __init__(self, call_id: str | None = None) -> None:
+        self.call_id = call_id
+        self.attempts = 1
+        self.claimed = False
 
-    def __enter__(self) -> AttemptCounter:
-        self._token = _attempt_counter.set(self)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._token is not None:
-            _attempt_counter.reset(self._token)
-            self._token = None
+    def __repr__(self) -> str:
+        return f"CallContext(call_id={self.call_id!r}, attempts={self.attempts})"
 
 
-_attempt_counter: ContextVar[AttemptCounter | None] = ContextVar(
-    "execproto_attempt_counter", default=None
-)
+_current_call: ContextVar[CallContext | None] = ContextVar("execproto_current_call", default=None)
 
 
-def record_attempt(attempt: int) -> None:
-    """Report that attempt number *attempt* (from 1) of the current operation is starting.
+def current_call() -> CallContext | None:
+    """Return the tool call in progress in this context, or ``None`` outside any."""
+    return _current_call.get()
 
-    A no-op outside an :class:`AttemptCounter` block; executors call it only for retries.
+
+def enter_call(call: CallContext) -> Token[CallContext | None]:
+    """Make *call* the current call; pass the returned token to :func:`exit_call`.
+
+    A pair of functions rather than a context manager: the operation executor opens one per
+    plan step, where a generator-based ``with`` would cost more than the rest of the step.
     """
-    counter = _attempt_counter.get()
-    if counter is not None:
-        counter.attempts = attempt
+    return _current_call.set(call)
+
+
+def exit_call(token: Token[CallContext | None]) -> None:
+    """Restore the call that was current before the matching :func:`enter_call`."""
+    _current_call.reset(token)
+
+
+@contextmanager
+def tool_call_id(call_id: str) -> Generator[CallContext, None, None]:
+    """Run the ``with`` block as the tool call *call_id* (the id a model gave the call).
+
+    For callers that hold the id of a model's tool call (``call_abc123``) but run the tool
+    through an executor whose protocol has no parameter for it::
+
+        with tool_call_id(call.id):
+            result = await executor.execute_async(tool, call.name, **call.arguments)
+
+    The first tool execution tracked by a monitor inside the block puts it on its span as
+    ``gen_ai.tool.call.id``; tool executions nested inside that one do not inherit it.
+
+    Raises:
+        TypeError: *call_id* is not a non-empty str.
+    """
+    if not isinstance(call_id, str) or not call_id:  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(
+            f"call_id must be a non-empty str, got {call_id!r} of type {type(call_id).__name__}"
+        )
+    call = CallContext(call_id)
+    token = _current_call.set(call)
+    try:
+        yield call
+    finally:
+        _current_call.reset(token)

@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from execproto.context import tool_call_id
 from execproto.runtime.monitoring import (
     DEFAULT_BUCKETS,
     OVERFLOW_KEY,
@@ -34,7 +35,6 @@ from execproto.runtime.monitoring import (
     monitor_execution,
     outcome_label,
     summarize,
-    tool_call_id,
 )
 
 

@@ -20,10 +20,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from execproto.context import tool_call_id
 from execproto.models import TaskStepResult
 from execproto.runtime.engine import ExecutionEngine
 from execproto.runtime.executor import ToolExecutor
-from execproto.runtime.monitoring import Monitor, outcome_label, tool_call_id
+from execproto.runtime.monitoring import Monitor, outcome_label
 from execproto.runtime.operations import OperationExecutor
 from execproto.runtime.registry import ToolRegistry
 
@@ -285,7 +286,7 @@ async def test_tool_call_id_reaches_the_span_of_a_direct_tool_execution(
     assert "gen_ai.tool.call.id" not in _attributes(second)
 
 
-async def test_without_a_monitor_the_operation_executor_adds_no_span_and_no_call_id(
+async def test_without_a_monitor_the_operation_executor_adds_no_span_but_names_the_call(
     monitor: Monitor, exporter: InMemorySpanExporter
 ) -> None:
     registry = ToolRegistry()
@@ -299,7 +300,8 @@ async def test_without_a_monitor_the_operation_executor_adds_no_span_and_no_call
     (span,) = exporter.get_finished_spans()
     assert "execute_tool nested" == span.name
     assert None is span.parent
-    assert "gen_ai.tool.call.id" not in _attributes(span)
+    # The item's id travels in the step's call context, monitored plan or not.
+    assert "a" == _attributes(span)["gen_ai.tool.call.id"]
     assert {} == monitor.metrics.snapshot()["outcomes"]
 
 

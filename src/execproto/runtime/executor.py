@@ -60,7 +60,7 @@ from typing import Any, Literal
 
 from typing_extensions import Protocol, Self, runtime_checkable
 
-from execproto.context import current_context, record_attempt
+from execproto.context import current_call, current_context
 from execproto.errors import (
     InvalidOperationError,
     OperationTimeoutError,
@@ -953,7 +953,7 @@ class ToolExecutor:
         while True:
             attempt += 1
             if attempt > 1:
-                record_attempt(attempt)
+                _record_attempt(attempt)
             try:
                 result = self._attempt_sync(call, attempt)
                 break
@@ -1047,7 +1047,7 @@ class ToolExecutor:
         while True:
             await call.retry.async_sleep(delay)
             attempt += 1
-            record_attempt(attempt)
+            _record_attempt(attempt)
             try:
                 return await self._attempt_async(call, attempt)
             except Exception as err:
@@ -1247,6 +1247,14 @@ def _method(obj: object, name: str, *, is_async: bool) -> Any:
     if is_async != inspect.iscoroutinefunction(method):
         return None
     return method
+
+
+def _record_attempt(attempt: int) -> None:
+    # Reported into the current call, so the operation executor's step result can say how
+    # many attempts it took (the IToolExecutor protocol returns only the result).
+    call = current_call()
+    if call is not None:
+        call.attempts = attempt
 
 
 def _hand_result(tracked: object, result: object) -> None:

@@ -21,8 +21,9 @@ Three pieces, from the smallest up:
   ``tracing=False``, :mod:`opentelemetry` is never imported.
   :meth:`Monitor.track_plan` is the hook of the operation executor: one ``invoke_workflow``
   span per plan run, the parent of its tool spans, and step counts by outcome.
-  :func:`tool_call_id` hands a call id (``gen_ai.tool.call.id``) to the tool execution
-  tracked next, through a context variable, so no executor signature has to carry it.
+  The call id (``gen_ai.tool.call.id``) of a tracked execution comes from the current
+  :class:`~execproto.context.CallContext` (:func:`execproto.context.tool_call_id`, or the
+  operation executor's plan item), so no executor signature has to carry it.
 
 Nothing here logs per call and nothing calls :func:`logging.basicConfig`. Parameters and
 results are never recorded unless :class:`Monitor` is built with ``capture_content=True``.
@@ -30,7 +31,6 @@ results are never recorded unless :class:`Monitor` is built with ``capture_conte
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import itertools
@@ -38,16 +38,15 @@ import math
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, cast, overload
 
 from typing_extensions import ParamSpec, TypedDict
 
-if TYPE_CHECKING:
-    from contextvars import Token
+from execproto.context import CallContext, current_call
 
+if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
 
     from execproto.integrations._otel import SpanHandle, ToolSpans
@@ -68,7 +67,6 @@ __all__ = [
     "monitor_execution",
     "outcome_label",
     "summarize",
-    "tool_call_id",
 ]
 
 P = ParamSpec("P")
@@ -109,11 +107,6 @@ _INF: Final = math.inf
 # Distinct outcomes of one operation's steps come from a handful of statuses and error codes;
 # the cap only guards the public record_outcome against arbitrary labels.
 _MAX_OUTCOMES_PER_OPERATION: Final = 32
-
-# The id of the tool call about to be executed, for the next Monitor.track that is given none.
-# Set by tool_call_id() and by OperationExecutor (the plan item's id), so that a call id
-# reaches the span without a parameter in the IToolExecutor protocol.
-_tool_call_id: ContextVar[str | None] = ContextVar("execproto_tool_call_id", default=None)
 
 
 class OperationSnapshot(TypedDict):
@@ -543,35 +536,6 @@ def _wrap(
 _NO_RESULT: Final = object()
 
 
-@contextlib.contextmanager
-def tool_call_id(call_id: str) -> Generator[None, None, None]:
-    """Give the next tool execution tracked in this context the call id *call_id*.
-
-    For callers that hold the id a model gave a tool call (``call_abc123``) but run the tool
-    through an executor whose protocol has no parameter for it::
-
-        with tool_call_id(call.id):
-            result = await executor.execute_async(tool, call.name, **call.arguments)
-
-    Each :meth:`Monitor.track` directly inside the block that is given no *call_id* of its
-    own puts it on its span as ``gen_ai.tool.call.id``; tool executions nested inside a
-    tracked one (a tool that runs other tools) do not inherit it. :class:`~execproto.runtime.operations.OperationExecutor` does this for every
-    plan item, with the item's ``id`` (or its index).
-
-    Raises:
-        TypeError: *call_id* is not a non-empty str.
-    """
-    if not isinstance(call_id, str) or not call_id:  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise TypeError(
-            f"call_id must be a non-empty str, got {call_id!r} of type {type(call_id).__name__}"
-        )
-    token = _tool_call_id.set(call_id)
-    try:
-        yield
-    finally:
-        _tool_call_id.reset(token)
-
-
 def outcome_label(status: str, error_code: str | None) -> str:
     """Return the outcome under which a plan step is counted: ``"completed"``, ``"failed E003"``.
 
@@ -591,7 +555,7 @@ class TrackedCall:
     __slots__ = (
         "_arguments",
         "_call_id",
-        "_call_id_token",
+        "_claimed",
         "_handle",
         "_metrics",
         "_operation_name",
@@ -617,7 +581,7 @@ class TrackedCall:
         self._call_id = call_id
         self._arguments = arguments
         self._handle: SpanHandle | None = None
-        self._call_id_token: Token[str | None] | None = None
+        self._claimed: CallContext | None = None
         self._result: object = _NO_RESULT
         self._start = 0.0
 
@@ -626,13 +590,14 @@ class TrackedCall:
         self._result = result
 
     def __enter__(self) -> TrackedCall:
-        context_call_id = _tool_call_id.get()
-        if context_call_id is not None:
-            # Taken, not just read: a tool that runs other tools inside this block must not
-            # hand the same id on to them.
-            self._call_id_token = _tool_call_id.set(None)
+        call = current_call()
+        if call is not None and not call.claimed and call.call_id is not None:
+            # Claimed, not just read: a tool that runs other tools inside this block must
+            # not hand the same id on to them.
+            call.claimed = True
+            self._claimed = call
             if self._call_id is None:
-                self._call_id = context_call_id
+                self._call_id = call.call_id
         if self._spans is not None:
             self._handle = self._spans.start(
                 self._tool_name, self._operation_name, self._call_id, self._arguments
@@ -656,9 +621,8 @@ class TrackedCall:
                 has_result = result is not _NO_RESULT
                 self._spans.end(handle, exc, error_type, result if has_result else None, has_result)
         finally:
-            if self._call_id_token is not None:
-                token, self._call_id_token = self._call_id_token, None
-                _tool_call_id.reset(token)
+            if self._claimed is not None:
+                self._claimed.claimed, self._claimed = False, None
 
     async def __aenter__(self) -> TrackedCall:
         return self.__enter__()

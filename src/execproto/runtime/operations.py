@@ -115,10 +115,11 @@ call metrics), so nothing is counted or traced twice:
 * every step is counted by operation and outcome (``"completed"``, ``"failed E003"``,
   ``"cancelled E004"``), including steps that never reached the tool;
 * each item's ``id`` (or, without one, its index as a string) becomes the
-  ``gen_ai.tool.call.id`` of its tool span, through :func:`execproto.runtime.monitoring.tool_call_id`'s
-  context variable, so any tool executor that tracks with that monitor picks it up.
+  ``gen_ai.tool.call.id`` of its tool span, through the current
+  :class:`~execproto.context.CallContext`, so any tool executor that tracks with that
+  monitor picks it up.
 
-Without a monitor none of this costs anything: no span, no context variable, no counter.
+Without a monitor none of this costs anything but the step's call context: no span, no counter.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ from typing import Any, cast
 
 from typing_extensions import Protocol
 
-from execproto.context import AttemptCounter, execution_context
+from execproto.context import CallContext, enter_call, execution_context, exit_call
 from execproto.errors import (
     InvalidOperationError,
     ReferenceResolutionError,
@@ -146,11 +147,7 @@ from execproto.errors import (
 )
 from execproto.models import ErrorCode, TaskStatus, TaskStepResult
 from execproto.protocols import IToolExecutor, IToolProvider
-from execproto.runtime.monitoring import (
-    Monitor,
-    TrackedPlan,
-    _tool_call_id,  # pyright: ignore[reportPrivateUsage]
-)
+from execproto.runtime.monitoring import Monitor, TrackedPlan
 
 __all__ = [
     "OperationExecutor",
@@ -240,6 +237,11 @@ class _Item:
     id: str | None = None
     depends_on: tuple[str, ...] = ()
     error: InvalidOperationError | None = None
+
+    @property
+    def call_id(self) -> str:
+        """The item's tool call id: its ``id``, else its index."""
+        return self.id if self.id is not None else str(self.index)
 
     @property
     def label(self) -> str:
@@ -810,35 +812,34 @@ class OperationExecutor:
         return await self._call(tool_name, operation_name, params)
 
     async def _call_identified(self, item: _Item, params: Mapping[str, Any]) -> Any:
-        """Run *item* with *params* under the item's tool call id (monitored runs only)."""
-        token = _tool_call_id.set(item.id if item.id is not None else str(item.index))
+        """Run *item* with *params* as the tool call named by the item (monitored batches)."""
+        token = enter_call(CallContext(item.call_id))
         try:
             return await self._call(item.tool_name, item.operation_name, params)
         finally:
-            _tool_call_id.reset(token)
+            exit_call(token)
 
     async def _step(self, item: _Item, lookup: Callable[[int, str], Any]) -> TaskStepResult:
         """Run one item and return its step result; only cancellation propagates."""
         start = time.perf_counter()
-        # The tool executor reports retries into the counter (execproto.context).
-        counter = AttemptCounter()
+        # The tool executor reports retries into the call (execproto.context); a monitor
+        # puts its id on the tool span.
+        call = CallContext(item.call_id)
         try:
             if item.error is not None:
                 raise item.error
             params = item.params or {}
             if _contains_reference(params):
                 params = _resolve(dict(params), lookup)
-            # Branch here rather than in a helper: an extra coroutine per step would slow
-            # down the unmonitored path.
-            with counter:
-                if self._monitor is None:
-                    result = await self._call(item.tool_name, item.operation_name, params)
-                else:
-                    result = await self._call_identified(item, params)
+            token = enter_call(call)
+            try:
+                result = await self._call(item.tool_name, item.operation_name, params)
+            finally:
+                exit_call(token)
         except asyncio.CancelledError:
             raise
         except Exception as err:
-            return _failed_step(item.spec, err, time.perf_counter() - start, counter.attempts)
+            return _failed_step(item.spec, err, time.perf_counter() - start, call.attempts)
         # Positional (step, result, completed, message, status, error_code, error_message,
         # duration, attempts): built once per successful step, keywords cost more.
         return TaskStepResult(
@@ -850,7 +851,7 @@ class OperationExecutor:
             None,
             None,
             time.perf_counter() - start,
-            counter.attempts,
+            call.attempts,
         )
 
     async def _workers(self, count: int, worker: Callable[[], Awaitable[None]]) -> None:
