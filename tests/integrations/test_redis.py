@@ -17,6 +17,7 @@ pytest.importorskip("redis", reason="the redis extra is not installed")
 
 import redis
 
+from execproto.capabilities import SupportsAsyncLookup, SupportsLookup
 from execproto.conformance import conforms
 from execproto.context import execution_context
 from execproto.integrations.redis import (
@@ -26,7 +27,6 @@ from execproto.integrations.redis import (
     encode_value,
 )
 from execproto.protocols import ICacheProvider
-from execproto.runtime.cache import SupportsAsyncLookup, SupportsLookup
 from execproto.runtime.executor import ToolExecutor
 from execproto.runtime.keys import make_cache_key
 from execproto.runtime.registry import operation

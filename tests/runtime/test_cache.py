@@ -12,14 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from execproto.capabilities import SupportsAsyncLookup, SupportsLookup
 from execproto.errors import CacheKeyError
 from execproto.protocols import ICacheProvider
-from execproto.runtime.cache import (
-    CacheStats,
-    MemoryCacheProvider,
-    SupportsAsyncLookup,
-    SupportsLookup,
-)
+from execproto.runtime.cache import CacheStats, MemoryCacheProvider
 from execproto.runtime.keys import make_cache_key
 from execproto.typed import IAsyncCacheProvider
 

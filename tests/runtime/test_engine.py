@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from execproto.capabilities import TaskRunner
 from execproto.context import current_context
 from execproto.engines.local import create_engine
 from execproto.errors import (
@@ -20,7 +21,7 @@ from execproto.errors import (
 from execproto.models import TaskStatus
 from execproto.protocols import ExecutionInterface, IToolExecutor, IToolProvider
 from execproto.runtime import engine as engine_module
-from execproto.runtime.engine import ExecutionEngine, TaskRunner, available_engines, load_engine
+from execproto.runtime.engine import ExecutionEngine, available_engines, load_engine
 from execproto.runtime.executor import ToolExecutor
 from execproto.runtime.monitoring import Monitor
 from execproto.runtime.registry import ToolRegistry

@@ -16,8 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from execproto.capabilities import KeyFunction
 from execproto.errors import CacheKeyError
-from execproto.runtime.keys import MAX_DEPTH, KeyFunction, canonical_bytes, make_cache_key
+from execproto.runtime.keys import MAX_DEPTH, canonical_bytes, make_cache_key
 
 
 def key(*args: Any, **kwargs: Any) -> str:

@@ -59,8 +59,9 @@ import redis
 import redis.asyncio
 from typing_extensions import Self
 
+from execproto.capabilities import KeyFunction
 from execproto.runtime.cache import _check_ttl  # pyright: ignore[reportPrivateUsage]
-from execproto.runtime.keys import KeyFunction, make_cache_key
+from execproto.runtime.keys import make_cache_key
 
 __all__ = [
     "MAX_DEPTH",

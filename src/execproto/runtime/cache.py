@@ -32,38 +32,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
-from typing_extensions import Protocol, runtime_checkable
+from execproto.capabilities import KeyFunction
+from execproto.runtime.keys import make_cache_key
 
-from execproto.runtime.keys import KeyFunction, make_cache_key
-
-__all__ = ["CacheStats", "MemoryCacheProvider", "SupportsAsyncLookup", "SupportsLookup"]
-
-
-@runtime_checkable
-class SupportsLookup(Protocol):
-    """A cache that tells a cached ``None`` from a miss.
-
-    An implementation must guarantee that ``lookup(key)`` returns ``(True, value)`` exactly
-    when ``get_from_cache(key)`` would return a stored, unexpired ``value`` (which may be
-    ``None``), and ``(False, None)`` otherwise; it is thread safe and never raises for an
-    unknown key.
-    """
-
-    def lookup(self, cache_key: str, /) -> tuple[bool, Any]:
-        """Return ``(True, value)`` for a hit, ``(False, None)`` for a miss or an expiry."""
-        ...
-
-
-@runtime_checkable
-class SupportsAsyncLookup(Protocol):
-    """The asynchronous twin of :class:`SupportsLookup`, for caches used from event loops.
-
-    Same guarantees as :class:`SupportsLookup`; the lookup never blocks the event loop.
-    """
-
-    async def lookup_async(self, cache_key: str, /) -> tuple[bool, Any]:
-        """Return ``(True, value)`` for a hit, ``(False, None)`` for a miss or an expiry."""
-        ...
+__all__ = ["CacheStats", "MemoryCacheProvider"]
 
 
 @dataclass(frozen=True)

@@ -68,8 +68,9 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, cast
 
-from typing_extensions import Protocol, Self, runtime_checkable
+from typing_extensions import Self
 
+from execproto.capabilities import EngineFactory, StepCallback, TaskFunction, TaskRunner
 from execproto.context import current_context, execution_context
 from execproto.errors import (
     ConformanceError,
@@ -84,16 +85,12 @@ from execproto.runtime.monitoring import Monitor
 # One limiter implementation for operations and tasks; private to execproto, not to a module.
 from execproto.runtime.operations import (
     OperationExecutor,
-    StepCallback,
     _Limiter,  # pyright: ignore[reportPrivateUsage]
 )
 
 __all__ = [
     "ENTRY_POINT_GROUP",
-    "EngineFactory",
     "ExecutionEngine",
-    "TaskFunction",
-    "TaskRunner",
     "available_engines",
     "load_engine",
 ]
@@ -102,65 +99,7 @@ __all__ = [
 ENTRY_POINT_GROUP = "execproto.engines"
 
 
-class TaskFunction(Protocol):
-    """A named task: ``fn(input_data, context)``, sync or async.
-
-    Receives copies of the caller's dicts. A sync task runs in a worker thread, so it may
-    block; an async one runs on the event loop and must not.
-    """
-
-    def __call__(self, input_data: dict[str, Any], context: dict[str, Any], /) -> Any:
-        """Run the task and return its result (or an awaitable of it)."""
-        ...
-
-
-@runtime_checkable
-class TaskRunner(Protocol):
-    """The optional task half of an engine: an engine executor that can run named tasks.
-
-    Part of the engine plugin contract (see the module documentation): when the executor an
-    engine factory returns also has this method, :class:`ExecutionEngine` sends its named
-    tasks through it instead of running them in this process. The check is structural and
-    made at run time (``isinstance(executor, TaskRunner)``), so an engine only needs the
-    method, not this base class.
-    """
-
-    async def run_task(
-        self,
-        fn: Callable[[dict[str, Any], dict[str, Any]], Any],
-        input_data: dict[str, Any],
-        context: dict[str, Any],
-    ) -> Any:
-        """Run ``fn(input_data, context)`` (sync or async) where the engine runs things.
-
-        Runs inside an execution context built from the ``user_id`` and ``task_id`` of
-        *context*, and returns the task's result.
-
-        Raises:
-            Exception: whatever the task raised, or the engine's own error when it cannot
-                ship or run the task (e.g. ``TypeError`` for a task it cannot pickle).
-        """
-        ...
-
-
 _LOCAL = "local"
-
-
-class EngineFactory(Protocol):
-    """Builds an engine: the :class:`IToolExecutor` that operations are run with.
-
-    See the module documentation for the full contract.
-    """
-
-    def __call__(
-        self, tool_provider: IToolProvider, tool_executor: IToolExecutor, /, **options: Any
-    ) -> IToolExecutor:
-        """Return the executor that runs single operations for this engine.
-
-        Raises:
-            TypeError: an option the engine does not know.
-        """
-        ...
 
 
 def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:

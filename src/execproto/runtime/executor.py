@@ -53,13 +53,13 @@ import types
 import typing
 import weakref
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
 
-from typing_extensions import Protocol, Self, runtime_checkable
+from typing_extensions import Self
 
+from execproto.capabilities import ExecutionMonitor, SupportsAsyncLookup, SupportsLookup
 from execproto.context import current_call, current_context
 from execproto.errors import (
     InvalidOperationError,
@@ -67,13 +67,12 @@ from execproto.errors import (
     RetryExhaustedError,
 )
 from execproto.protocols import ICacheProvider, IToolProvider
-from execproto.runtime.cache import MemoryCacheProvider, SupportsAsyncLookup, SupportsLookup
+from execproto.runtime.cache import MemoryCacheProvider
 from execproto.runtime.registry import OperationInfo, resolve_operation
 
 __all__ = [
     "NAMESPACE_ATTRIBUTE",
     "NONBLOCKING_CACHE_ATTRIBUTE",
-    "ExecutionMonitor",
     "RetryPolicy",
     "ToolExecutor",
 ]
@@ -187,20 +186,6 @@ class RetryPolicy:
 
 
 _NEVER_RETRY = RetryPolicy(max_attempts=1)
-
-
-@runtime_checkable
-class ExecutionMonitor(Protocol):
-    """What :class:`ToolExecutor` calls around each execution (``execproto.runtime.monitoring.Monitor``).
-
-    ``track(tool_name, operation_name)`` returns a context manager entered around the whole
-    execution (cache lookup, every attempt and backoff). If what it returns has a
-    ``set_result(result)`` method, the result is handed to it before the block exits.
-    """
-
-    def track(self, tool_name: str, operation_name: str, /) -> AbstractContextManager[Any]:
-        """Return a context manager that records one execution."""
-        ...
 
 
 class _Call:

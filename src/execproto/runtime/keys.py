@@ -61,8 +61,7 @@ import struct
 from collections.abc import Mapping
 from typing import Any
 
-from typing_extensions import Protocol, runtime_checkable
-
+from execproto.capabilities import KeyFunction
 from execproto.errors import CacheKeyError
 
 __all__ = ["MAX_DEPTH", "KeyFunction", "canonical_bytes", "make_cache_key"]
@@ -91,40 +90,6 @@ _LIST_PREFIX = tuple(f"l{n}:" for n in range(32))
 _TUPLE_PREFIX = tuple(f"t{n}:" for n in range(32))
 _DICT_PREFIX = tuple(f"d{n}:" for n in range(32))
 _SMALL_INTS = tuple(f"i{n:x};" for n in range(256))
-
-
-@runtime_checkable
-class KeyFunction(Protocol):
-    """Makes a cache key for one call of an operation in a user's task.
-
-    An implementation must guarantee:
-
-    * The same call gives the same key in every process and interpreter run.
-    * Calls that differ in operation (which includes the tool, ``"tool.operation"``), user,
-      task, a positional or a keyword argument give different keys.
-    * An argument it cannot encode canonically raises :class:`TypeError`
-      (:class:`~execproto.errors.CacheKeyError`); it never falls back to ``str()``, ``repr()``,
-      ``hash()`` or ``id()``.
-    * It is safe to call from several threads at once.
-
-    Parameters are positional-only, so a function with any parameter names conforms.
-    """
-
-    def __call__(
-        self,
-        operation_type: str,
-        user_id: str,
-        task_id: str,
-        args: tuple[Any, ...],
-        kwargs: Mapping[str, Any],
-        /,
-    ) -> str:
-        """Return the key for this call.
-
-        Raises:
-            TypeError: an argument has no canonical encoding.
-        """
-        ...
 
 
 def make_cache_key(

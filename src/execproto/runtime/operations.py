@@ -135,8 +135,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from typing_extensions import Protocol
-
+from execproto.capabilities import StepCallback
 from execproto.context import CallContext, enter_call, execution_context, exit_call
 from execproto.errors import (
     InvalidOperationError,
@@ -151,24 +150,9 @@ from execproto.runtime.monitoring import Monitor, TrackedPlan
 
 __all__ = [
     "OperationExecutor",
-    "StepCallback",
     "parse_operation_spec",
     "validate_plan",
 ]
-
-
-class StepCallback(Protocol):
-    """``on_step(index, step_result)``: told about each step as it finishes.
-
-    Called synchronously, in completion order (not input order), once per step, including
-    steps that were not run and steps cancelled in flight. It must be quick and must not
-    raise: an exception from it propagates and aborts the run. ``dict.__setitem__`` of a
-    caller's dict is a fine callback: it keeps every finished step, even after cancellation.
-    """
-
-    def __call__(self, index: int, step: TaskStepResult, /) -> object:
-        """Record that the step at *index* of the plan finished as *step*."""
-        ...
 
 
 _ITEM_KEYS = frozenset({"operation", "params", "id", "depends_on"})

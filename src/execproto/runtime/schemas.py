@@ -48,14 +48,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import typing_extensions
-from typing_extensions import Protocol
 
+from execproto.capabilities import SchemaSource
 from execproto.runtime.registry import OperationInfo, list_operations, resolve_operation
 
 __all__ = [
     "INPUT_SCHEMA_ATTRIBUTE",
     "OperationSchema",
-    "SchemaSource",
     "operation_schema",
     "parameters_schema",
     "registry_schemas",
@@ -68,18 +67,6 @@ _log = logging.getLogger(__name__)
 INPUT_SCHEMA_ATTRIBUTE = "__execproto_input_schema__"
 
 _KEYWORD_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-
-
-class SchemaSource(Protocol):
-    """What :func:`registry_schemas` needs: the tool names and the tools (a ``ToolRegistry``)."""
-
-    def names(self) -> tuple[str, ...]:
-        """Return the registered tool names."""
-        ...
-
-    def get_tool(self, tool_name: str) -> Any:
-        """Return the tool registered as *tool_name*."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
