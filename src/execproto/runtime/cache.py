@@ -30,7 +30,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, cast
+from typing import Any, ClassVar, Literal, NamedTuple, cast
 
 from execproto.capabilities import KeyFunction
 from execproto.runtime.keys import make_cache_key
@@ -264,6 +264,10 @@ class MemoryCacheProvider:
         TypeError: *maxsize* is not an int or *ttl* not a number.
         ValueError: *maxsize* < 1 or *ttl* not a positive finite number.
     """
+
+    #: Its synchronous methods do no I/O and hold the lock only for dictionary operations
+    #: (:class:`~execproto.capabilities.NonblockingCache`): called on the event loop.
+    __execproto_nonblocking__: ClassVar[Literal[True]] = True
 
     def __init__(
         self,
