@@ -28,8 +28,10 @@ from typing import TYPE_CHECKING, ClassVar
 from execproto.models import ErrorCode, TaskStatus
 
 if TYPE_CHECKING:
-    # conformance imports this module; the report type is needed for annotations only.
-    from execproto.conformance import ConformanceReport
+    # For annotations only. _report imports nothing from execproto, so there is no cycle
+    # for the checkers; at run time, importing it would first run conformance/__init__,
+    # whose checks import this module.
+    from execproto.conformance._report import ConformanceReport
 
 __all__ = [
     "CacheKeyError",

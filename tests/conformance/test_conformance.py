@@ -16,12 +16,13 @@ from examples.third_party import EchoExecutor, NotAnExecutor, SyncOnlyExecutor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from execproto import conformance
 from execproto._cli import _checkers
 from execproto.conformance import (
     ConformanceReport,
     Problem,
     ProblemKind,
+    _boundary,
+    _members,
     check,
     check_version,
     clear_cache,
@@ -437,11 +438,11 @@ def test_cache_assumes_classes_are_not_changed_until_cleared() -> None:
 
 
 def test_cache_is_bounded_per_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(conformance, "_MAX_TYPES_PER_PROTOCOL", 3)
+    monkeypatch.setattr(_boundary, "_MAX_TYPES_PER_PROTOCOL", 3)
     clear_cache()
     classes = [type(f"E{i}", (EchoExecutor,), {}) for i in range(5)]
     assert [True] * 5 == [conforms(cls(), IToolExecutor) for cls in classes]
-    assert 3 >= len(conformance._VERDICTS[id(IToolExecutor)])
+    assert 3 >= len(_boundary._VERDICTS[id(IToolExecutor)])
 
 
 # --- ensure, implements ---------------------------------------------------------------------
@@ -593,7 +594,7 @@ def _parameter_source(draw: st.DrawFn, protocol_signature: inspect.Signature) ->
 def _implementations(draw: st.DrawFn) -> tuple[type, Any]:
     protocol = draw(st.sampled_from(_PROTOCOLS))
     lines = ["class Generated:"]
-    for name in sorted(conformance._spec(protocol).members):
+    for name in sorted(_members.spec_of(protocol).members):
         wanted = getattr(protocol, name)
         flavour = draw(st.sampled_from(("method",) * 9 + ("async", "missing", "attribute")))
         if flavour == "missing":
@@ -641,7 +642,7 @@ def _oracle(cls: type, protocol: Any) -> bool:
     """Whether every call the protocol allows works on an instance, found by calling."""
     instance = cls()
     P = inspect.Parameter
-    for name in conformance._spec(protocol).members:
+    for name in _members.spec_of(protocol).members:
         member = getattr(instance, name, None)
         if member is None or not callable(member):
             return False
