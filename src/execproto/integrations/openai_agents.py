@@ -48,7 +48,7 @@ import copy
 import inspect
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, cast
 
@@ -73,7 +73,7 @@ try:
         default_tool_error_function,
     )
     from agents.strict_schema import ensure_strict_json_schema
-    from agents.tool import set_function_tool_failure_error_function
+    from agents.tool import ToolErrorFunction, set_function_tool_failure_error_function
     from agents.tool_context import ToolContext
 except ImportError as _missing:  # pragma: no cover - depends on the installed extras
     raise missing_framework(
@@ -81,15 +81,10 @@ except ImportError as _missing:  # pragma: no cover - depends on the installed e
     ) from _missing
 
 __all__ = [
-    "ToolErrorFunction",
     "from_openai_agents",
     "report_error",
     "to_openai_agents",
 ]
-
-#: What turns an error of a tool call into the text the model receives (the SDK's
-#: ``failure_error_function``): ``(run context, error) -> str``, or an awaitable of it.
-ToolErrorFunction = Callable[[RunContextWrapper[Any], Exception], "str | Awaitable[str]"]
 
 
 def from_openai_agents(tools: FunctionTool | Iterable[FunctionTool]) -> object:
