@@ -11,7 +11,9 @@ execproto tool whose operations are those tools, by name::
 
 Each operation has the tool's description and ``params_json_schema``, and runs through the
 tool's own ``on_invoke_tool`` (arguments sent as the JSON text a model would send), so the
-SDK's validation applies; a sync function tool runs in a thread, as under an agent. A call
+SDK's validation applies; a sync function tool runs in a thread, as under an agent. A strict
+tool's schema (the SDK's default) requires every parameter, those with defaults too, so its
+operation's signature does as well. A call
 that the SDK refuses as malformed (``ModelBehaviorError``: bad JSON, arguments that fail the
 tool's schema) raises :class:`~execproto.errors.InvalidOperationError` (E001) with the SDK's
 error chained. Whatever the tool raises is raised by the execproto call unchanged (a plan step
