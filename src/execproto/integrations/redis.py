@@ -22,7 +22,7 @@ What a caller must know:
   nothing and the next call simply recomputes. Every read returns a new object, so callers
   cannot change what others read.
 * **A cached None is a hit**: :meth:`RedisCacheProvider.lookup` (and ``lookup_async``)
-  return ``(True, None)``, as :class:`~execproto.runtime.cache.SupportsLookup` requires.
+  return ``(True, None)``, as :class:`~execproto.capabilities.SupportsLookup` requires.
 * **Expiry** is Redis' own (``SET ... PX``): with *ttl*, an entry is gone *ttl* seconds
   after it was last stored, in every process at once.
 * **Memory** is bounded by Redis, not by this class: run the server with ``maxmemory`` and
