@@ -6,7 +6,6 @@ import json
 import math
 import sys
 import threading
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +16,7 @@ from execproto.runtime.metrics import (
     OVERFLOW_KEY,
     MetricsCollector,
     MetricsSnapshot,
+    default_metrics,
     format_summary,
     outcome_label,
     summarize,
@@ -148,21 +148,53 @@ def test_record_rejects_a_duration_that_is_not_a_finite_non_negative_number(
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("argument", "value", "expected"),
     [
-        {"buckets": ()},
-        {"buckets": (1.0, 0.5)},
-        {"buckets": (0.0, 1.0)},
-        {"buckets": (1.0, math.inf)},
-        {"buckets": ("fast",)},
-        {"max_operations": 0},
-        {"max_error_types": True},
-        {"max_key_length": 1.5},
+        ("buckets", (), "buckets must be a non-empty, strictly increasing sequence"),
+        ("buckets", (1.0, 0.5), "buckets must be a non-empty, strictly increasing sequence"),
+        ("buckets", (0.0, 1.0), "of finite numbers > 0, got (0.0, 1.0) of type tuple"),
+        ("buckets", (1.0, math.inf), "of finite numbers > 0, got (1.0, inf) of type tuple"),
+        ("max_operations", 0, "max_operations must be an int >= 1, got 0 of type int"),
+        ("max_error_types", -5, "max_error_types must be an int >= 1, got -5 of type int"),
+        ("max_key_length", 0, "max_key_length must be an int >= 1, got 0 of type int"),
     ],
 )
-def test_collector_rejects_invalid_configuration(kwargs: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="must be"):
-        MetricsCollector(**kwargs)
+def test_collector_refuses_an_argument_out_of_range_with_a_value_error(
+    argument: str, value: object, expected: str
+) -> None:
+    with pytest.raises(ValueError, match=r"^MetricsCollector: ") as caught:
+        MetricsCollector(**{argument: value})
+
+    message = str(caught.value)
+    assert message.startswith("MetricsCollector: ")
+    assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "expected"),
+    [
+        ("buckets", ("fast",), "buckets must be a non-empty, strictly increasing sequence"),
+        ("buckets", 1.0, "of finite numbers > 0, got 1.0 of type float"),
+        ("buckets", "0.1", "of finite numbers > 0, got '0.1' of type str"),
+        ("max_operations", "10", "max_operations must be an int >= 1, got '10' of type str"),
+        ("max_error_types", True, "max_error_types must be an int >= 1, got True of type bool"),
+        ("max_key_length", 1.5, "max_key_length must be an int >= 1, got 1.5 of type float"),
+    ],
+)
+def test_collector_refuses_an_argument_of_the_wrong_type_with_a_type_error(
+    argument: str, value: object, expected: str
+) -> None:
+    with pytest.raises(TypeError) as caught:
+        MetricsCollector(**{argument: value})
+
+    message = str(caught.value)
+    assert message.startswith("MetricsCollector: ")
+    assert expected in message
+
+
+def test_default_metrics_is_one_collector_for_the_process() -> None:
+    assert default_metrics() is default_metrics()
+    assert isinstance(default_metrics(), MetricsCollector)
 
 
 def test_usage_report_has_the_seed_totals_and_per_operation_counts() -> None:

@@ -431,8 +431,34 @@ def test_monitor_without_tracing_opens_no_span_and_still_records(
 
 
 def test_monitor_rejects_a_tracer_provider_with_tracing_off(provider: TracerProvider) -> None:
-    with pytest.raises(ValueError, match="tracing=False"):
+    with pytest.raises(ValueError, match="tracing=False") as caught:
         Monitor(tracing=False, tracer_provider=provider)
+
+    message = str(caught.value)
+    assert message.startswith("Monitor: tracer_provider must be None when tracing=False, got ")
+    assert "of type TracerProvider; drop tracer_provider" in message
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "expected"),
+    [
+        (
+            "metrics",
+            {},
+            "metrics must be an instance of execproto.runtime.metrics.MetricsCollector or None",
+        ),
+        ("tracing", "off", "tracing must be True or False or None, got 'off' of type str"),
+        ("tracing", 0, "tracing must be True or False or None, got 0 of type int"),
+        ("capture_content", None, "capture_content must be True or False, got None"),
+    ],
+)
+def test_monitor_refuses_an_argument_of_the_wrong_type_with_a_type_error(
+    argument: str, value: object, expected: str
+) -> None:
+    with pytest.raises(TypeError) as caught:
+        Monitor(**{argument: value})
+
+    assert str(caught.value).startswith(f"Monitor: {expected}")
 
 
 def test_monitor_records_into_the_collector_it_is_given() -> None:

@@ -272,8 +272,6 @@ class DaskEngine:
         # id(tool) -> (tool, its scattered future). The tool is kept so its id is not reused.
         self._shipped: OrderedDict[int, tuple[object, Any]] = OrderedDict()
 
-    # -- the cluster ----------------------------------------------------------------------
-
     @property
     def client(self) -> Client:
         """The Dask client, connecting (or starting the local cluster) on first use.
@@ -361,8 +359,6 @@ class DaskEngine:
             shipped, self._shipped = self._shipped, OrderedDict()
         for _, future in shipped.values():
             future.release()
-
-    # -- operations -----------------------------------------------------------------------
 
     def _prepare(
         self, tool: Any, operation_name: str, params: dict[str, Any]
@@ -466,8 +462,6 @@ class DaskEngine:
             return client.submit(function, *arguments, pure=False, retries=0)
 
         return await _wait(await asyncio.to_thread(submit))
-
-    # -- lifetime -------------------------------------------------------------------------
 
     @property
     def closed(self) -> bool:

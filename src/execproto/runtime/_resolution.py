@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import math
 import threading
 import types
 import weakref
@@ -48,6 +47,7 @@ from typing import Any, TypeVar, cast, overload
 from typing_extensions import ParamSpec
 
 from execproto.errors import OperationNotFoundError
+from execproto.runtime._validation import check_bool, check_seconds
 
 __all__ = [
     "OperationInfo",
@@ -79,7 +79,7 @@ class OperationPolicy:
     attempt, ``None`` for the executor's default.
 
     Raises:
-        TypeError: a flag is not a bool.
+        TypeError: a flag is not a bool, or *timeout* not a number.
         ValueError: *timeout* is not a finite number of seconds > 0.
     """
 
@@ -88,20 +88,7 @@ class OperationPolicy:
     timeout: float | None = None
 
     def __post_init__(self) -> None:
-        # Declared bools, but callers without a type checker pass anything.
-        idempotent = cast(object, self.idempotent)
-        cacheable = cast(object, self.cacheable)
-        if not isinstance(idempotent, bool):
-            raise TypeError(
-                f"idempotent must be a bool, got {self.idempotent!r} of type "
-                f"{type(self.idempotent).__name__}"
-            )
-        if cacheable is not None and not isinstance(cacheable, bool):
-            raise TypeError(
-                f"cacheable must be a bool or None, got {self.cacheable!r} of type "
-                f"{type(self.cacheable).__name__}"
-            )
-        _check_timeout(self.timeout)
+        _check_policy("OperationPolicy", self.idempotent, self.cacheable, self.timeout)
 
     @property
     def caches(self) -> bool:
@@ -109,16 +96,13 @@ class OperationPolicy:
         return self.idempotent if self.cacheable is None else self.cacheable
 
 
-def _check_timeout(timeout: object) -> None:
-    if timeout is None:
-        return
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError(
-            f"timeout must be a number of seconds or None, got {timeout!r} of type "
-            f"{type(timeout).__name__}"
-        )
-    if not (math.isfinite(timeout) and timeout > 0):
-        raise ValueError(f"timeout must be a finite number of seconds > 0, got {timeout!r}")
+def _check_policy(owner: str, idempotent: object, cacheable: object, timeout: object) -> None:
+    # Declared bools and seconds, but callers without a type checker pass anything.
+    check_bool(owner, "idempotent", idempotent)
+    check_bool(owner, "cacheable", cacheable, optional=True)
+    check_seconds(
+        owner, "timeout", timeout, fix="e.g. timeout=30, or timeout=None for the executor's default"
+    )
 
 
 # An unmarked operation: never retried, never cached. A ``send_email`` must never be sent
@@ -160,9 +144,11 @@ def operation(
     way round. A name starting with ``_`` is never an operation, marked or not.
 
     Raises:
-        TypeError: a flag is not a bool, or the decorated object is not a function.
+        TypeError: a flag is not a bool, *timeout* not a number, or the decorated object is
+            not a function.
         ValueError: *timeout* is not a finite number of seconds > 0.
     """
+    _check_policy("@operation", idempotent, cacheable, timeout)
     policy = OperationPolicy(idempotent=idempotent, cacheable=cacheable, timeout=timeout)
 
     def mark(target: Callable[P, R]) -> Callable[P, R]:

@@ -34,6 +34,13 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 from execproto.capabilities import KeyFunction
 from execproto.runtime._isolation import Copier, isolate
+from execproto.runtime._validation import (
+    check_bool,
+    check_callable,
+    check_component,
+    check_count,
+    check_seconds,
+)
 from execproto.runtime.keys import make_cache_key
 
 __all__ = ["CacheStats", "MemoryCacheProvider"]
@@ -68,35 +75,6 @@ class _Entry(NamedTuple):
 _MISS: tuple[bool, Any] = (False, None)
 
 
-# The annotations do not stop a caller passing "60" or True at runtime, hence object.
-def _check_size(maxsize: object) -> None:
-    if type(maxsize) is not int:
-        raise TypeError(f"maxsize must be an int, got {maxsize!r} of type {type(maxsize).__name__}")
-    if maxsize < 1:
-        raise ValueError(f"maxsize must be at least 1, got {maxsize!r}")
-
-
-def _check_ttl(ttl: object, *, smallest: float = 0.0, why: str = "") -> float | None:
-    """Return *ttl* as seconds (``None``: no expiry); shared by every cache of the package.
-
-    *ttl* must be finite and above 0, or at least *smallest* when that is given (*why* says
-    why, in the error).
-    """
-    if ttl is None:
-        return None
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
-        raise TypeError(
-            f"ttl must be a number of seconds or None, got {ttl!r} of type {type(ttl).__name__}"
-        )
-    if not (ttl < float("inf") and (ttl >= smallest if smallest else ttl > 0)):
-        bound = f">= {smallest}{why}" if smallest else "> 0"
-        raise ValueError(
-            f"ttl must be a finite number of seconds {bound}, got {ttl!r}; "
-            f"pass ttl=None for entries that never expire"
-        )
-    return float(ttl)
-
-
 class MemoryCacheProvider:
     """An LRU cache of operation results with an optional time to live, safe across threads.
 
@@ -119,7 +97,10 @@ class MemoryCacheProvider:
     methods do no I/O and share the synchronous code.
 
     Raises:
-        TypeError: *maxsize* is not an int or *ttl* not a number.
+        TypeError: *maxsize* is not an int, *ttl* not a number, *copy_values* not a bool or
+            *clock* not callable.
+        ConformanceError: *key_function* is not a
+            :class:`~execproto.capabilities.KeyFunction` (a ``TypeError`` too).
         ValueError: *maxsize* < 1 or *ttl* not a positive finite number.
     """
 
@@ -136,12 +117,14 @@ class MemoryCacheProvider:
         copy_values: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        _check_size(maxsize)
-        self._maxsize = maxsize
-        self._ttl = _check_ttl(ttl)
-        self._key_function = key_function
-        self._copy_values = copy_values
-        self._clock = clock
+        owner = "MemoryCacheProvider"
+        self._maxsize = check_count(owner, "maxsize", maxsize, fix="e.g. maxsize=1024")
+        self._ttl = check_seconds(
+            owner, "ttl", ttl, fix="e.g. ttl=300, or ttl=None for entries that never expire"
+        )
+        self._key_function = check_component(owner, "key_function", key_function, KeyFunction)
+        self._copy_values = check_bool(owner, "copy_values", copy_values)
+        self._clock: Callable[[], float] = check_callable(owner, "clock", clock, shape="()")
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._hits = 0

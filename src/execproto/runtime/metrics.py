@@ -20,7 +20,6 @@ nothing imports OpenTelemetry.
 
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 from bisect import bisect_left
@@ -28,6 +27,8 @@ from collections.abc import Sequence
 from typing import Final
 
 from typing_extensions import TypedDict
+
+from execproto.runtime._validation import check_bounds, check_count
 
 __all__ = [
     "DEFAULT_BUCKETS",
@@ -168,30 +169,6 @@ class _OperationStats:
         self.bucket_counts = [0] * buckets
 
 
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"{name} must be a positive int, got {value!r} of type {type(value).__name__}"
-        )
-    return value
-
-
-def _check_buckets(buckets: Sequence[float]) -> tuple[float, ...]:
-    message = (
-        f"buckets must be a non-empty, strictly increasing sequence of positive finite "
-        f"upper bounds in seconds, got {buckets!r} of type {type(buckets).__name__}; "
-        f"e.g. (0.001, 0.01, 0.1, 1.0)"
-    )
-    try:
-        bounds = tuple(float(bound) for bound in buckets)
-    except (TypeError, ValueError) as err:
-        raise ValueError(message) from err
-    ordered = all(low < high for low, high in itertools.pairwise(bounds))
-    if not bounds or not ordered or not all(0.0 < b < math.inf for b in bounds):
-        raise ValueError(message)
-    return bounds
-
-
 class MetricsCollector:
     """Thread-safe, bounded counters of calls, errors and latencies per operation.
 
@@ -205,8 +182,9 @@ class MetricsCollector:
     same limit on operation keys and at most 32 outcome labels per operation.
 
     Raises:
+        TypeError: *buckets* is not a sequence of numbers, or a limit is not an int.
         ValueError: *buckets* is empty, unsorted, or holds a bound that is not a positive
-            finite number; a limit is not a positive int.
+            finite number; a limit is below 1.
     """
 
     __slots__ = (
@@ -228,10 +206,22 @@ class MetricsCollector:
         max_error_types: int = 100,
         max_key_length: int = 200,
     ) -> None:
-        self._bounds = _check_buckets(buckets)
-        self._max_operations = _check_positive_int("max_operations", max_operations)
-        self._max_error_types = _check_positive_int("max_error_types", max_error_types)
-        self._max_key_length = _check_positive_int("max_key_length", max_key_length)
+        owner = "MetricsCollector"
+        self._bounds = check_bounds(
+            owner,
+            "buckets",
+            buckets,
+            fix="pass the upper bounds in seconds, e.g. buckets=(0.001, 0.01, 0.1, 1.0)",
+        )
+        self._max_operations = check_count(
+            owner, "max_operations", max_operations, fix="e.g. max_operations=1000"
+        )
+        self._max_error_types = check_count(
+            owner, "max_error_types", max_error_types, fix="e.g. max_error_types=100"
+        )
+        self._max_key_length = check_count(
+            owner, "max_key_length", max_key_length, fix="e.g. max_key_length=200"
+        )
         self._operations: dict[str, _OperationStats] = {}
         self._error_types: dict[str, int] = {}
         self._outcomes: dict[str, dict[str, int]] = {}

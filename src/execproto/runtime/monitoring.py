@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, cast, overload
 from typing_extensions import ParamSpec
 
 from execproto.context import CallContext, current_call
+from execproto.runtime._validation import check_bool, check_instance
 from execproto.runtime.metrics import (
     MetricsCollector,
     default_metrics,
@@ -309,6 +310,8 @@ class Monitor:
     exception messages on spans; they may hold user data, so it is off by default.
 
     Raises:
+        TypeError: *metrics* is not a :class:`~execproto.runtime.metrics.MetricsCollector`,
+            or *tracing* or *capture_content* not a bool.
         ImportError: ``tracing=True`` and ``opentelemetry-api`` is not installed.
         ValueError: *tracer_provider* is given with ``tracing=False``.
     """
@@ -323,12 +326,25 @@ class Monitor:
         tracer_provider: TracerProvider | None = None,
         capture_content: bool = False,
     ) -> None:
+        owner = "Monitor"
+        collector = check_instance(
+            owner,
+            "metrics",
+            metrics,
+            MetricsCollector,
+            optional=True,
+            fix="pass a MetricsCollector(), or None for a new one",
+        )
+        tracing = check_bool(owner, "tracing", tracing, optional=True)
+        capture_content = check_bool(owner, "capture_content", capture_content)
         if tracing is False and tracer_provider is not None:
+            # A provider says where spans go; with tracing off there are none.
             raise ValueError(
-                f"tracer_provider={tracer_provider!r} was given with tracing=False; "
-                f"drop one of them"
+                f"{owner}: tracer_provider must be None when tracing=False, got "
+                f"{tracer_provider!r} of type {type(tracer_provider).__name__}; drop "
+                f"tracer_provider, or pass tracing=None or True"
             )
-        self._metrics = metrics if metrics is not None else MetricsCollector()
+        self._metrics = collector if collector is not None else MetricsCollector()
         self._spans: ToolSpans | None = None
         if tracing is False:
             return

@@ -44,6 +44,7 @@ from execproto.runtime._resolution import (
     operation,
     resolve_operation,
 )
+from execproto.runtime._validation import check_instance
 from execproto.runtime.schemas import OperationSchema, registry_schemas
 
 if TYPE_CHECKING:
@@ -119,11 +120,19 @@ class ToolRegistry:
     mapping given to the constructor, or from installed packages (:meth:`discover`).
 
     Raises:
-        TypeError: (constructor) a key of *tools* is not a string.
+        TypeError: (constructor) *tools* is not a mapping, or one of its keys not a string.
         ValueError: (constructor) a key of *tools* is not an identifier.
     """
 
     def __init__(self, tools: Mapping[str, object] | None = None) -> None:
+        check_instance(
+            "ToolRegistry",
+            "tools",
+            tools,
+            Mapping,
+            optional=True,
+            fix="pass a mapping of names to tools, e.g. ToolRegistry({'search': Search()})",
+        )
         self._lock = threading.Lock()
         self._tools: dict[str, object] = {}
         # id(tool) -> (tool, smallest name it is registered as). The tool is kept beside its
