@@ -65,7 +65,7 @@ def row_monitoring(profile: Profile) -> list[RowResult]:
 
         def decorated() -> Subject:
             monitor_execution = execproto_attr("runtime.monitoring", "monitor_execution")
-            collector = execproto_attr("runtime.monitoring", "MetricsCollector")()
+            collector = execproto_attr("runtime.metrics", "MetricsCollector")()
             wrapped = monitor_execution(name="calc.add", metrics=collector)(tool.add)
             return Subject(
                 "execproto @monitor_execution", "subject", async_call_timer(loop, wrapped, **params)
@@ -133,7 +133,7 @@ def _monitored_executor(
 
 def _recorder(calls: int) -> Callable[[], object]:
     """Record *calls* calls into a new MetricsCollector; return it (its snapshot is sized)."""
-    collector_cls = execproto_attr("runtime.monitoring", "MetricsCollector")
+    collector_cls = execproto_attr("runtime.metrics", "MetricsCollector")
     operations = _OPERATIONS
 
     def record() -> object:

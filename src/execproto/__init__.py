@@ -54,7 +54,8 @@ from execproto.runtime.cache import MemoryCacheProvider
 from execproto.runtime.engine import ExecutionEngine, available_engines
 from execproto.runtime.executor import RetryPolicy, ToolExecutor
 from execproto.runtime.keys import make_cache_key
-from execproto.runtime.monitoring import MetricsCollector, Monitor, monitor_execution
+from execproto.runtime.metrics import MetricsCollector
+from execproto.runtime.monitoring import Monitor, monitor_execution
 from execproto.runtime.operations import OperationExecutor, validate_plan
 from execproto.runtime.registry import ToolRegistry, operation
 from execproto.runtime.schemas import OperationSchema, operation_schema, registry_schemas

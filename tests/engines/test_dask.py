@@ -362,6 +362,69 @@ def test_options_are_checked() -> None:
         DaskEngine(registry, ToolExecutor(), client=object(), address="tcp://x:1")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("argument", "value", "expected"),
+    [
+        ("client", "tcp://x:1", "client must be an instance of distributed.client.Client or"),
+        ("address", 8786, "address must be a non-empty str or None, got 8786 of type int"),
+        ("worker_executor", "ToolExecutor", "worker_executor must be a callable (), got"),
+        ("retries", 1.0, "retries must be an int >= 0, got 1.0 of type float"),
+        ("n_workers", "2", "n_workers must be an int >= 1, got '2' of type str"),
+        ("threads_per_worker", True, "threads_per_worker must be an int >= 1, got True"),
+        ("cluster_options", [("n_workers", 1)], "cluster_options must be an instance of"),
+    ],
+)
+def test_an_option_of_the_wrong_type_is_a_type_error_naming_it(
+    argument: str, value: object, expected: str
+) -> None:
+    with ToolExecutor() as executor, pytest.raises(TypeError) as caught:
+        DaskEngine(ToolRegistry(), executor, **{argument: value})
+
+    assert str(caught.value).startswith(f"DaskEngine: {expected}")
+    assert f"of type {type(value).__name__}; " in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "expected"),
+    [
+        ("address", "", "address must be a non-empty str or None, got '' of type str"),
+        ("retries", -1, "retries must be an int >= 0, got -1 of type int; e.g. retries=0"),
+        ("n_workers", 0, "n_workers must be an int >= 1, got 0 of type int"),
+        ("threads_per_worker", -2, "threads_per_worker must be an int >= 1, got -2 of type int"),
+    ],
+)
+def test_an_option_out_of_range_is_a_value_error_naming_it(
+    argument: str, value: object, expected: str
+) -> None:
+    with ToolExecutor() as executor, pytest.raises(ValueError, match=r"^DaskEngine: ") as caught:
+        DaskEngine(ToolRegistry(), executor, **{argument: value})
+
+    assert str(caught.value).startswith(f"DaskEngine: {expected}")
+
+
+def test_the_provider_and_executor_must_conform_to_their_protocols() -> None:
+    with ToolExecutor() as executor:
+        with pytest.raises(TypeError, match=r"^DaskEngine: tool_provider must conform to"):
+            DaskEngine({"maths": Maths()}, executor)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"^DaskEngine: tool_executor must conform to"):
+            DaskEngine(ToolRegistry(), Maths())  # type: ignore[arg-type]
+
+
+async def test_an_asynchronous_client_is_refused() -> None:
+    async with (
+        LocalCluster(
+            n_workers=1, processes=False, dashboard_address=":0", asynchronous=True
+        ) as cluster,
+        Client(cluster, asynchronous=True) as async_client,
+    ):
+        with ToolExecutor() as executor, pytest.raises(TypeError) as caught:
+            DaskEngine(ToolRegistry(), executor, client=async_client)
+
+    assert str(caught.value).startswith(
+        "DaskEngine: client must be a synchronous distributed.Client"
+    )
+
+
 #: The entry point the integrator adds to pyproject.toml (execproto.engines).
 ENTRY_POINT_VALUE = "execproto.engines.dask:DaskEngine"
 

@@ -204,6 +204,56 @@ def test_the_server_refuses_bad_options(options: dict[str, Any], message: str) -
         mcp_server(_examples(), **options)
 
 
+@pytest.mark.parametrize(
+    ("argument", "value", "expected"),
+    [
+        ("name", "", "name must be a non-empty str, got '' of type str"),
+        ("max_concurrency", -1, "max_concurrency must be an int >= 1, got -1 of type int"),
+        ("progress_interval", -0.5, "progress_interval must be a finite number of seconds > 0"),
+        ("progress_interval", float("nan"), "progress_interval must be a finite number"),
+    ],
+)
+def test_a_server_option_out_of_range_is_a_value_error_naming_it(
+    argument: str, value: object, expected: str
+) -> None:
+    with pytest.raises(ValueError, match=r"^mcp_server: ") as caught:
+        mcp_server(_examples(), **{argument: value})
+
+    assert str(caught.value).startswith(f"mcp_server: {expected}")
+    assert f"of type {type(value).__name__}; " in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "expected"),
+    [
+        ("name", 7, "name must be a non-empty str, got 7 of type int"),
+        ("version", 1.0, "version must be a str, got 1.0 of type float"),
+        ("instructions", ["use it"], "instructions must be a str or None, got ['use it']"),
+        ("max_concurrency", 2.5, "max_concurrency must be an int >= 1, got 2.5 of type float"),
+        ("max_concurrency", True, "max_concurrency must be an int >= 1, got True of type bool"),
+        ("progress_interval", "1s", "progress_interval must be a finite number of seconds > 0"),
+        ("executor", "executor", "executor must conform to IToolExecutor, got 'executor'"),
+    ],
+)
+def test_a_server_option_of_the_wrong_type_is_a_type_error_naming_it(
+    argument: str, value: object, expected: str
+) -> None:
+    with pytest.raises(TypeError) as caught:
+        mcp_server(_examples(), **{argument: value})
+
+    assert str(caught.value).startswith(f"mcp_server: {expected}")
+
+
+def test_the_server_needs_a_tool_registry() -> None:
+    with pytest.raises(TypeError) as caught:
+        mcp_server({"web": object()})  # type: ignore[arg-type]
+
+    assert str(caught.value).startswith(
+        "mcp_server: registry must be an instance of execproto.runtime.registry.ToolRegistry, "
+        "got {'web': <object object at"
+    )
+
+
 # -- client side ------------------------------------------------------------------------------
 
 
@@ -451,6 +501,44 @@ async def test_provider_misuse_is_refused_with_what_to_do_instead() -> None:
     assert (False, ()) == (provider.has_tool("notes"), provider.names())
     with pytest.raises(ValueError, match="timeout"):
         MCPToolProvider(timeout=0)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "error", "expected"),
+    [
+        ("timeout", 0, ValueError, "timeout must be a finite number of seconds > 0 or None, got 0"),
+        ("timeout", -3.0, ValueError, "timeout must be a finite number of seconds > 0 or None"),
+        ("timeout", "30", TypeError, "timeout must be a finite number of seconds > 0 or None"),
+        ("trust_hints", "yes", TypeError, "trust_hints must be True or False, got 'yes'"),
+    ],
+)
+def test_a_provider_argument_is_checked_with_a_message_naming_it(
+    argument: str, value: object, error: type[Exception], expected: str
+) -> None:
+    with pytest.raises(error) as caught:
+        MCPToolProvider(**{argument: value})
+
+    assert str(caught.value).startswith(f"MCPToolProvider: {expected}")
+    assert f"of type {type(value).__name__}; " in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "expected"),
+    [
+        ({"timeout": float("inf")}, ValueError, "timeout must be a finite number of seconds"),
+        ({"timeout": "5"}, TypeError, "timeout must be a finite number of seconds > 0 or None"),
+        ({"trust_hints": 1}, TypeError, "trust_hints must be True or False or None, got 1"),
+    ],
+)
+async def test_connect_checks_its_options_before_connecting(
+    options: dict[str, Any], error: type[Exception], expected: str
+) -> None:
+    async with MCPToolProvider() as provider:
+        with pytest.raises(error) as caught:
+            await provider.connect("notes", _notes_server()[0], **options)
+        assert () == provider.names()
+
+    assert str(caught.value).startswith(f"MCPToolProvider.connect: {expected}")
 
 
 async def test_a_server_that_cannot_start_is_a_connection_error() -> None:

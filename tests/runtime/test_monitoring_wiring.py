@@ -24,7 +24,8 @@ from execproto.context import tool_call_id
 from execproto.models import TaskStepResult
 from execproto.runtime.engine import ExecutionEngine
 from execproto.runtime.executor import ToolExecutor
-from execproto.runtime.monitoring import Monitor, outcome_label
+from execproto.runtime.metrics import outcome_label
+from execproto.runtime.monitoring import Monitor
 from execproto.runtime.operations import OperationExecutor
 from execproto.runtime.registry import ToolRegistry
 

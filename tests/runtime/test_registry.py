@@ -404,10 +404,62 @@ def test_operation_refuses_a_bad_timeout(timeout: float) -> None:
 
 
 def test_operation_refuses_non_bool_flags_and_non_functions() -> None:
-    with pytest.raises(TypeError, match="idempotent must be a bool"):
+    with pytest.raises(TypeError, match="@operation: idempotent must be True or False"):
         operation(idempotent="yes")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="expects a function"):
         operation(functools.partial(print))
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "expected"),
+    [
+        ("idempotent", 1, "idempotent must be True or False, got 1 of type int"),
+        ("idempotent", None, "idempotent must be True or False, got None of type NoneType"),
+        ("cacheable", "no", "cacheable must be True or False or None, got 'no' of type str"),
+        ("timeout", "5", "timeout must be a finite number of seconds > 0 or None, got '5'"),
+        ("timeout", True, "timeout must be a finite number of seconds > 0 or None, got True"),
+    ],
+)
+def test_a_policy_argument_of_the_wrong_type_is_a_type_error_naming_it(
+    argument: str, value: object, expected: str
+) -> None:
+    with pytest.raises(TypeError) as by_decorator:
+        operation(**{argument: value})
+    with pytest.raises(TypeError) as by_policy:
+        OperationPolicy(**{argument: value})
+
+    assert f"@operation: {expected}" in str(by_decorator.value)
+    assert f"OperationPolicy: {expected}" in str(by_policy.value)
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf")])
+def test_a_policy_timeout_out_of_range_is_a_value_error_with_the_way_out(timeout: float) -> None:
+    with pytest.raises(ValueError, match=r"^OperationPolicy: ") as caught:
+        OperationPolicy(timeout=timeout)
+
+    message = str(caught.value)
+    assert message.startswith("OperationPolicy: timeout must be a finite number of seconds > 0")
+    assert f"got {timeout!r} of type {type(timeout).__name__}" in message
+    assert "timeout=None for the executor's default" in message
+
+
+@pytest.mark.parametrize("tools", [[("a", 1)], "tools", 3])
+def test_registry_refuses_tools_that_are_not_a_mapping(tools: object) -> None:
+    with pytest.raises(TypeError) as caught:
+        ToolRegistry(tools)  # type: ignore[arg-type]
+
+    message = str(caught.value)
+    assert message.startswith(
+        "ToolRegistry: tools must be an instance of collections.abc.Mapping or None"
+    )
+    assert f"got {tools!r} of type {type(tools).__name__}" in message
+
+
+def test_registry_refuses_a_mapping_whose_keys_cannot_name_tools() -> None:
+    with pytest.raises(TypeError, match="a tool name must be a str, got 1 of type int"):
+        ToolRegistry({1: Tool()})  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match="must be a Python identifier"):
+        ToolRegistry({"two words": Tool()})
 
 
 def test_private_names_are_never_operations_even_when_marked() -> None:

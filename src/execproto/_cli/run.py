@@ -59,7 +59,8 @@ from execproto.models import TaskStepResult
 from execproto.protocols import IToolProvider
 from execproto.runtime.engine import ExecutionEngine
 from execproto.runtime.executor import ToolExecutor
-from execproto.runtime.monitoring import MetricsSnapshot, Monitor, format_summary, summarize
+from execproto.runtime.metrics import MetricsSnapshot, format_summary, summarize
+from execproto.runtime.monitoring import Monitor
 from execproto.runtime.operations import validate_plan
 from execproto.runtime.registry import ToolRegistry
 

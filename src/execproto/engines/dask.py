@@ -78,6 +78,13 @@ from typing_extensions import Self
 from execproto.context import current_context, execution_context
 from execproto.errors import InvalidOperationError
 from execproto.protocols import IToolExecutor, IToolProvider
+from execproto.runtime._validation import (
+    check_callable,
+    check_component,
+    check_count,
+    check_instance,
+    check_str,
+)
 from execproto.runtime.registry import resolve_operation
 
 __all__ = ["DaskEngine", "WorkerExecutorFactory", "create_engine"]
@@ -204,8 +211,10 @@ class DaskEngine:
 
     Raises:
         TypeError: both *client* and *address* given, an asynchronous *client*, or an
-            option of the wrong type.
-        ValueError: *retries*, *n_workers* or *threads_per_worker* out of range.
+            option of the wrong type; *tool_provider* or *tool_executor* does not conform
+            to its protocol (:class:`~execproto.errors.ConformanceError`).
+        ValueError: *retries*, *n_workers* or *threads_per_worker* out of range, or an empty
+            *address*.
     """
 
     def __init__(
@@ -222,34 +231,51 @@ class DaskEngine:
         threads_per_worker: int = 1,
         cluster_options: Mapping[str, Any] | None = None,
     ) -> None:
+        owner = "DaskEngine"
         if client is not None and address is not None:
             raise TypeError(
-                f"pass either client or address, not both (got client={client!r} and "
-                f"address={address!r})"
+                f"{owner}: client and address exclude each other, got client={client!r} and "
+                f"address={address!r}; pass either client or address, not both"
             )
-        for name, value, low in (
-            ("retries", retries, 0),
-            ("n_workers", n_workers, 1),
-            ("threads_per_worker", threads_per_worker, 1),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int):  # pyright: ignore[reportUnnecessaryIsInstance]
-                raise TypeError(
-                    f"{name} must be an int, got {value!r} of type {type(value).__name__}"
-                )
-            if value < low:
-                raise ValueError(f"{name} must be >= {low}, got {value!r}")
-        if getattr(client, "asynchronous", False):
+        check_component(owner, "tool_provider", tool_provider, IToolProvider)
+        check_component(owner, "tool_executor", tool_executor, IToolExecutor)
+        check_instance(
+            owner,
+            "client",
+            client,
+            Client,
+            optional=True,
+            fix="pass a distributed.Client, or address=, or neither for a LocalCluster",
+        )
+        # distributed leaves the property unannotated: read through Any, as everywhere here.
+        if client is not None and cast(Any, client).asynchronous:
             raise TypeError(
-                f"expected a synchronous distributed.Client (the engine awaits its futures "
-                f"from any event loop), got the asynchronous {client!r}; create the client "
-                f"without asynchronous=True"
+                f"{owner}: client must be a synchronous distributed.Client (the engine awaits "
+                f"its futures from any event loop), got the asynchronous {client!r}; create "
+                f"the client without asynchronous=True"
             )
-        if worker_executor is not None and not callable(worker_executor):
-            raise TypeError(
-                f"worker_executor must be a zero-argument callable returning a tool executor "
-                f"(e.g. ToolExecutor), got {worker_executor!r} of type "
-                f"{type(worker_executor).__name__}"
-            )
+        check_str(
+            owner,
+            "address",
+            address,
+            optional=True,
+            fix="pass the scheduler's address, e.g. address='tcp://scheduler:8786'",
+        )
+        if worker_executor is not None:
+            check_callable(owner, "worker_executor", worker_executor, shape="()")
+        check_count(owner, "retries", retries, minimum=0, fix="e.g. retries=0")
+        check_count(owner, "n_workers", n_workers, fix="e.g. n_workers=2")
+        check_count(
+            owner, "threads_per_worker", threads_per_worker, fix="e.g. threads_per_worker=1"
+        )
+        check_instance(
+            owner,
+            "cluster_options",
+            cluster_options,
+            Mapping,
+            optional=True,
+            fix="pass a dict of LocalCluster arguments, e.g. cluster_options={'memory_limit': '2GB'}",
+        )
         self._provider = tool_provider
         self._tool_executor = tool_executor
         self._address = address
@@ -271,8 +297,6 @@ class DaskEngine:
         )
         # id(tool) -> (tool, its scattered future). The tool is kept so its id is not reused.
         self._shipped: OrderedDict[int, tuple[object, Any]] = OrderedDict()
-
-    # -- the cluster ----------------------------------------------------------------------
 
     @property
     def client(self) -> Client:
@@ -361,8 +385,6 @@ class DaskEngine:
             shipped, self._shipped = self._shipped, OrderedDict()
         for _, future in shipped.values():
             future.release()
-
-    # -- operations -----------------------------------------------------------------------
 
     def _prepare(
         self, tool: Any, operation_name: str, params: dict[str, Any]
@@ -466,8 +488,6 @@ class DaskEngine:
             return client.submit(function, *arguments, pure=False, retries=0)
 
         return await _wait(await asyncio.to_thread(submit))
-
-    # -- lifetime -------------------------------------------------------------------------
 
     @property
     def closed(self) -> bool:

@@ -46,7 +46,6 @@ import importlib
 import inspect
 import json
 import keyword
-import math
 import re
 import shlex
 from collections.abc import Awaitable, Callable
@@ -64,6 +63,7 @@ from execproto.errors import (
 )
 from execproto.integrations._mcp import ERROR_CODE_META, is_object, missing_sdk
 from execproto.models import ErrorCode
+from execproto.runtime._validation import check_bool, check_seconds
 from execproto.runtime.registry import operation, validate_tool_name
 from execproto.runtime.schemas import INPUT_SCHEMA_ATTRIBUTE, OperationSchema, registry_schemas
 
@@ -87,6 +87,8 @@ _ERRORS_BY_CODE: dict[str, type[ExecutionError]] = {
 }
 
 _NOT_IDENTIFIER = re.compile(r"\W")
+
+_TIMEOUT_FIX = "e.g. timeout=30, or timeout=None to wait for as long as the server takes"
 
 # jsonschema ships no type information (and comes with the SDK): used through Any.
 jsonschema: Any = importlib.import_module("jsonschema")
@@ -319,14 +321,13 @@ class MCPToolProvider:
       not control are not a promise.
 
     Raises:
+        TypeError: *timeout* is not a number, or *trust_hints* not a bool.
         ValueError: *timeout* is not a finite number of seconds > 0.
     """
 
     def __init__(self, *, timeout: float | None = None, trust_hints: bool = False) -> None:
-        if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
-            raise ValueError(f"timeout must be a finite number of seconds > 0, got {timeout!r}")
-        self._timeout = timeout
-        self._trust_hints = trust_hints
+        self._timeout = check_seconds("MCPToolProvider", "timeout", timeout, fix=_TIMEOUT_FIX)
+        self._trust_hints = check_bool("MCPToolProvider", "trust_hints", trust_hints)
         self._tools: dict[str, _MCPTool] = {}
         self._stack: AsyncExitStack | None = None
 
@@ -368,12 +369,17 @@ class MCPToolProvider:
 
         Raises:
             RuntimeError: the provider is not open (use ``async with``).
-            ValueError: *name* is not an identifier or is already connected.
+            TypeError: *timeout* is not a number, or *trust_hints* not a bool.
+            ValueError: *name* is not an identifier or is already connected, or *timeout*
+                is not a finite number of seconds > 0.
             ConnectionError: the server cannot be started or reached, or refuses the
                 handshake (the SDK's error is chained).
             MCPError: the server fails to list its tools.
         """
         validate_tool_name(name)
+        owner = "MCPToolProvider.connect"
+        check_seconds(owner, "timeout", timeout, fix=_TIMEOUT_FIX)
+        check_bool(owner, "trust_hints", trust_hints, optional=True)
         if self._stack is None:
             raise RuntimeError(
                 f"{self!r} is not open; connect inside 'async with MCPToolProvider() as p:'"

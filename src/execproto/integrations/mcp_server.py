@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -23,6 +22,14 @@ from typing import Any
 
 from execproto.errors import RetryExhaustedError, failure_status
 from execproto.integrations._mcp import ERROR_CODE_META, is_object, missing_sdk
+from execproto.protocols import IToolExecutor
+from execproto.runtime._validation import (
+    check_count,
+    check_instance,
+    check_optional_component,
+    check_seconds,
+    check_str,
+)
 from execproto.runtime.executor import ToolExecutor
 from execproto.runtime.registry import ToolRegistry
 from execproto.runtime.schemas import OperationSchema, registry_schemas
@@ -70,17 +77,43 @@ def mcp_server(
     Connect to it in process with ``mcp.Client(server)``, or run it with :func:`serve_mcp`.
 
     Raises:
-        ValueError: *max_concurrency* < 1 or *progress_interval* not > 0.
+        TypeError: *registry* is not a :class:`~execproto.runtime.registry.ToolRegistry`,
+            *executor* not a tool executor (:class:`~execproto.errors.ConformanceError`),
+            *name*, *version* or *instructions* not a str, *max_concurrency* not an int or
+            *progress_interval* not a number.
+        ValueError: *max_concurrency* < 1, *progress_interval* not > 0, or an empty *name*.
     """
-    if max_concurrency < 1:
-        raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency!r}")
-    if progress_interval is not None and not (
-        math.isfinite(progress_interval) and progress_interval > 0
-    ):
-        raise ValueError(
-            f"progress_interval must be a finite number of seconds > 0 or None, got "
-            f"{progress_interval!r}"
-        )
+    owner = "mcp_server"
+    check_instance(
+        owner,
+        "registry",
+        registry,
+        ToolRegistry,
+        fix="pass the ToolRegistry whose operations the server publishes",
+    )
+    check_optional_component(owner, "executor", executor, IToolExecutor)
+    check_str(owner, "name", name, fix="pass the name clients see, e.g. name='my-tools'")
+    check_str(owner, "version", version, empty=True, fix="pass a version string, e.g. '1.0'")
+    check_str(
+        owner,
+        "instructions",
+        instructions,
+        optional=True,
+        empty=True,
+        fix="pass a str telling clients how to use the tools, or None",
+    )
+    check_count(
+        owner,
+        "max_concurrency",
+        max_concurrency,
+        fix="pass how many calls may run at once, e.g. max_concurrency=10",
+    )
+    check_seconds(
+        owner,
+        "progress_interval",
+        progress_interval,
+        fix="e.g. progress_interval=1.0, or progress_interval=None for no progress",
+    )
     limiter = anyio.CapacityLimiter(max_concurrency)
 
     def published() -> dict[str, OperationSchema]:

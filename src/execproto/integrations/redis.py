@@ -22,7 +22,7 @@ What a caller must know:
   nothing and the next call simply recomputes. Every read returns a new object, so callers
   cannot change what others read.
 * **A cached None is a hit**: :meth:`RedisCacheProvider.lookup` (and ``lookup_async``)
-  return ``(True, None)``, as :class:`~execproto.runtime.cache.SupportsLookup` requires.
+  return ``(True, None)``, as :class:`~execproto.capabilities.SupportsLookup` requires.
 * **Expiry** is Redis' own (``SET ... PX``): with *ttl*, an entry is gone *ttl* seconds
   after it was last stored, in every process at once.
 * **Memory** is bounded by Redis, not by this class: run the server with ``maxmemory`` and
@@ -60,7 +60,12 @@ import redis.asyncio
 from typing_extensions import Self
 
 from execproto.capabilities import KeyFunction
-from execproto.runtime.cache import _check_ttl  # pyright: ignore[reportPrivateUsage]
+from execproto.runtime._validation import (
+    check_component,
+    check_instance,
+    check_seconds,
+    check_str,
+)
 from execproto.runtime.keys import make_cache_key
 
 __all__ = [
@@ -206,8 +211,12 @@ class RedisCacheProvider:
     safe (redis-py clients use a connection pool).
 
     Raises:
-        TypeError: *ttl* not a number, *namespace* not a str.
-        ValueError: *ttl* or *socket_timeout* out of range, or an empty *namespace*.
+        TypeError: *url* or *namespace* not a str, *ttl*, *socket_timeout* or
+            *warn_interval* not a number, *client* or *async_client* not a client of its
+            kind; *key_function* not a :class:`~execproto.capabilities.KeyFunction`
+            (:class:`~execproto.errors.ConformanceError`).
+        ValueError: *ttl* below a millisecond, *socket_timeout* not above 0, *warn_interval*
+            negative (or any of them not finite), or an empty *url* or *namespace*.
     """
 
     def __init__(
@@ -222,24 +231,58 @@ class RedisCacheProvider:
         socket_timeout: float = 1.0,
         warn_interval: float = 60.0,
     ) -> None:
-        if not isinstance(namespace, str):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(
-                f"namespace must be a str, got {namespace!r} of type {type(namespace).__name__}"
-            )
-        if not namespace:
-            raise ValueError("namespace must not be empty; it keeps applications apart")
-        if not (math.isfinite(socket_timeout) and socket_timeout > 0):
-            raise ValueError(
-                f"socket_timeout must be a finite number of seconds > 0, got {socket_timeout!r}"
-            )
+        owner = "RedisCacheProvider"
+        check_str(owner, "url", url, fix="pass a Redis URL, e.g. url='redis://localhost:6379/0'")
         self._url = url
-        self._ttl = _check_ttl(ttl, smallest=0.001, why=" (Redis expires in milliseconds)")
+        self._ttl = check_seconds(
+            owner,
+            "ttl",
+            ttl,
+            minimum=0.001,
+            inclusive=True,
+            why=" (Redis expires in milliseconds)",
+            fix="e.g. ttl=300, or ttl=None for entries that live until Redis evicts them",
+        )
         self._px = None if self._ttl is None else max(1, round(self._ttl * 1000))
-        self._namespace = namespace
+        self._namespace = check_str(
+            owner,
+            "namespace",
+            namespace,
+            fix="pass a name that keeps this application's keys apart, e.g. namespace='search'",
+        )
         self._prefix = f"{namespace}:"
-        self._key_function = key_function
-        self._socket_timeout = socket_timeout
-        self._warn_interval = warn_interval
+        self._key_function = check_component(owner, "key_function", key_function, KeyFunction)
+        check_instance(
+            owner,
+            "client",
+            client,
+            redis.Redis,
+            optional=True,
+            fix="pass a redis.Redis client, or a url and no client",
+        )
+        check_instance(
+            owner,
+            "async_client",
+            async_client,
+            redis.asyncio.Redis,
+            optional=True,
+            fix="pass a redis.asyncio.Redis client, or None for one per event loop from url",
+        )
+        self._socket_timeout = check_seconds(
+            owner,
+            "socket_timeout",
+            socket_timeout,
+            optional=False,
+            fix="e.g. socket_timeout=1.0, which bounds how long a dead server delays a call",
+        )
+        self._warn_interval = check_seconds(
+            owner,
+            "warn_interval",
+            warn_interval,
+            optional=False,
+            inclusive=True,
+            fix="e.g. warn_interval=60, or warn_interval=0 to warn about every failure",
+        )
         self._owns_client = client is None
         self._client: redis.Redis = (
             client
@@ -286,8 +329,6 @@ class RedisCacheProvider:
         """
         return self._key_function(operation_type, user_id, task_id, args, kwargs)
 
-    # -- shared, no I/O -------------------------------------------------------------------
-
     def _unavailable(self, action: str, err: BaseException) -> None:
         """Warn that Redis failed, at most once per warn_interval."""
         now = time.monotonic()
@@ -330,8 +371,6 @@ class RedisCacheProvider:
         except TypeError as err:
             _log.debug("not caching %s: %s", cache_key, err)
             return None
-
-    # -- sync -----------------------------------------------------------------------------
 
     def lookup(self, cache_key: str, /) -> tuple[bool, Any]:
         """Return ``(True, value)`` for a stored value (``None`` included), else ``(False, None)``.
@@ -389,8 +428,6 @@ class RedisCacheProvider:
             deleted += self._client.delete(*batch)
         return deleted
 
-    # -- async ----------------------------------------------------------------------------
-
     def _async_client(self) -> redis.asyncio.Redis:
         if self._given_async is not None:
             return self._given_async
@@ -427,8 +464,6 @@ class RedisCacheProvider:
             await self._async_client().set(self.redis_key(cache_key), data, px=self._px)
         except _UNAVAILABLE as err:
             self._unavailable("store a value", err)
-
-    # -- lifetime -------------------------------------------------------------------------
 
     def close(self) -> None:
         """Close the synchronous client (if the provider created it); idempotent."""

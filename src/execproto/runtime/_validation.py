@@ -17,18 +17,21 @@ where a number is expected (``True`` is an ``int`` to Python, never a count to a
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection
-from typing import Any, TypeVar, cast
+from collections.abc import Callable, Collection, Iterable
+from itertools import pairwise
+from typing import Any, Literal, TypeVar, cast, overload
 
 from execproto.conformance import check, conforms
 from execproto.errors import ConformanceError
 
 __all__ = [
     "check_bool",
+    "check_bounds",
     "check_callable",
     "check_choice",
     "check_component",
     "check_count",
+    "check_instance",
     "check_number",
     "check_optional_component",
     "check_seconds",
@@ -97,6 +100,34 @@ def check_number(
     return number
 
 
+@overload
+def check_seconds(
+    owner: str,
+    name: str,
+    value: object,
+    *,
+    optional: Literal[False],
+    minimum: float = 0.0,
+    inclusive: bool = False,
+    why: str = "",
+    fix: str = "",
+) -> float: ...
+
+
+@overload
+def check_seconds(
+    owner: str,
+    name: str,
+    value: object,
+    *,
+    optional: bool = True,
+    minimum: float = 0.0,
+    inclusive: bool = False,
+    why: str = "",
+    fix: str = "",
+) -> float | None: ...
+
+
 def check_seconds(
     owner: str,
     name: str,
@@ -129,6 +160,16 @@ def check_seconds(
     return seconds
 
 
+@overload
+def check_bool(
+    owner: str, name: str, value: object, *, optional: Literal[False] = False
+) -> bool: ...
+
+
+@overload
+def check_bool(owner: str, name: str, value: object, *, optional: bool) -> bool | None: ...
+
+
 def check_bool(owner: str, name: str, value: object, *, optional: bool = False) -> bool | None:
     """Return *value* if it is a ``bool`` (or ``None`` where *optional*).
 
@@ -143,17 +184,46 @@ def check_bool(owner: str, name: str, value: object, *, optional: bool = False) 
     return value
 
 
-def check_str(owner: str, name: str, value: object, *, fix: str) -> str:
-    """Return *value* if it is a non-empty ``str``.
+@overload
+def check_str(
+    owner: str,
+    name: str,
+    value: object,
+    *,
+    fix: str,
+    optional: Literal[False] = False,
+    empty: bool = False,
+) -> str: ...
+
+
+@overload
+def check_str(
+    owner: str, name: str, value: object, *, fix: str, optional: bool, empty: bool = False
+) -> str | None: ...
+
+
+def check_str(
+    owner: str,
+    name: str,
+    value: object,
+    *,
+    fix: str,
+    optional: bool = False,
+    empty: bool = False,
+) -> str | None:
+    """Return *value* if it is a non-empty ``str`` (any ``str`` if *empty*; ``None`` if *optional*).
 
     Raises:
-        TypeError: *value* is not a str.
-        ValueError: *value* is empty.
+        TypeError: *value* is not a str (or ``None`` where allowed).
+        ValueError: *value* is empty and *empty* is false.
     """
+    if value is None and optional:
+        return None
+    expected = ("a str" if empty else "a non-empty str") + (" or None" if optional else "")
     if not isinstance(value, str):
-        raise _wrong_type(owner, name, "a non-empty str", value, fix)
-    if not value:
-        raise _out_of_range(owner, name, "a non-empty str", value, fix)
+        raise _wrong_type(owner, name, expected, value, fix)
+    if not value and not empty:
+        raise _out_of_range(owner, name, expected, value, fix)
     return value
 
 
@@ -210,3 +280,76 @@ def check_optional_component(
         ConformanceError: *value* is not ``None`` and does not conform.
     """
     return None if value is None else check_component(owner, name, value, protocol)
+
+
+@overload
+def check_instance(
+    owner: str,
+    name: str,
+    value: object,
+    cls: Callable[..., T],
+    *,
+    optional: Literal[False] = False,
+    fix: str = "",
+) -> T: ...
+
+
+@overload
+def check_instance(
+    owner: str, name: str, value: object, cls: Callable[..., T], *, optional: bool, fix: str = ""
+) -> T | None: ...
+
+
+def check_instance(
+    owner: str,
+    name: str,
+    value: object,
+    cls: Callable[..., T],
+    *,
+    optional: bool = False,
+    fix: str = "",
+) -> T | None:
+    """Return *value* if it is an instance of *cls* (or ``None`` where *optional*).
+
+    For arguments whose type is a concrete class the constructor relies on beyond any
+    protocol (a ``redis.Redis`` client, a ``Mapping`` of options); a component with a
+    protocol is checked with :func:`check_component` instead.
+
+    Raises:
+        TypeError: *value* is not an instance of *cls* (or ``None`` where allowed).
+    """
+    if value is None and optional:
+        return None
+    # Callable[..., T], not type[T], so that an abstract class (Mapping) can be passed.
+    kind = cast(type, cls)
+    if not isinstance(value, kind):
+        path = kind.__qualname__
+        if kind.__module__ != "builtins":
+            path = f"{kind.__module__}.{path}"
+        expected = f"an instance of {path}" + (" or None" if optional else "")
+        raise _wrong_type(owner, name, expected, value, fix or f"pass a {kind.__qualname__}")
+    return cast(T, value)
+
+
+def check_bounds(owner: str, name: str, value: object, *, fix: str) -> tuple[float, ...]:
+    """Return *value* as floats if it is a non-empty, strictly increasing run of numbers > 0.
+
+    For the upper bounds of histogram buckets, say; every bound must be finite.
+
+    Raises:
+        TypeError: *value* is not an iterable of numbers (a string is not one).
+        ValueError: *value* is empty, not strictly increasing, or holds a number that is not
+            finite and above 0.
+    """
+    expected = "a non-empty, strictly increasing sequence of finite numbers > 0"
+    given = value  # shown as received, whatever the narrowing below makes of value
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise _wrong_type(owner, name, expected, given, fix)
+    items = tuple(cast("Iterable[object]", value))
+    if not all(_is_number(item) for item in items):
+        raise _wrong_type(owner, name, expected, given, fix)
+    bounds = tuple(float(cast(float, item)) for item in items)
+    ordered = all(low < high for low, high in pairwise(bounds))
+    if not bounds or not ordered or not all(0.0 < bound < math.inf for bound in bounds):
+        raise _out_of_range(owner, name, expected, given, fix)
+    return bounds

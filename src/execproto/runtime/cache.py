@@ -10,7 +10,7 @@
 
 ``get_from_cache`` returns ``None`` on a miss, as the protocol says, so a cached ``None``
 looks like a miss through it. Executors that care use :meth:`MemoryCacheProvider.lookup`,
-found through the :class:`SupportsLookup` protocol.
+found through the :class:`~execproto.capabilities.SupportsLookup` protocol.
 
 Values are isolated: the cache keeps its own copy of a mutable value and hands out a copy,
 so neither the caller that stored it nor one that read it can change what the next caller
@@ -18,21 +18,29 @@ gets. Immutable values (numbers, strings, bytes, ``None``, and tuples and frozen
 those) are never copied. A ``dict``, ``list`` or ``set`` of immutable values costs one
 shallow copy; a JSON-like tree of dicts, lists, sets and tuples a copy of its containers
 (sub-containers shared inside one value come back as independent copies); anything else a
-:func:`copy.deepcopy`, which costs a few microseconds per read. Pass ``copy_values=False``
-if every caller promises not to mutate what it stores or reads.
+:func:`copy.deepcopy`, which costs a few microseconds per read. The choice of copy is made
+once, when the value is stored (the private ``_isolation`` module). Pass
+``copy_values=False`` if every caller promises not to mutate what it stores or reads.
 """
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, NamedTuple, cast
+from typing import Any, ClassVar, Literal, NamedTuple
 
 from execproto.capabilities import KeyFunction
+from execproto.runtime._isolation import Copier, isolate
+from execproto.runtime._validation import (
+    check_bool,
+    check_callable,
+    check_component,
+    check_count,
+    check_seconds,
+)
 from execproto.runtime.keys import make_cache_key
 
 __all__ = ["CacheStats", "MemoryCacheProvider"]
@@ -55,188 +63,16 @@ class CacheStats:
     maxsize: int
 
 
-_Copier = Callable[[Any], Any]
-
-
 class _Entry(NamedTuple):
     value: Any
     # time.monotonic() deadline, or None for "never": kept in the entry itself, so expiry
     # data leaves with the entry and no side structure can outgrow the cache.
     expires_at: float | None
     # How to hand out a private copy of value; None for values that need no copy.
-    copier: _Copier | None
+    copier: Copier | None
 
 
 _MISS: tuple[bool, Any] = (False, None)
-_IMMUTABLE_SCALARS: frozenset[type[Any]] = frozenset(
-    {type(None), bool, int, float, complex, str, bytes, range, type(Ellipsis)}
-)
-_SHALLOW_COPIERS: dict[type[Any], _Copier] = {
-    dict: dict[Any, Any].copy,
-    list: list[Any].copy,
-    set: set[Any].copy,
-}
-
-
-# Trees deeper than this are copied by copy.deepcopy, which also copes with cycles.
-_MAX_TREE_DEPTH = 64
-
-
-def _is_immutable(value: Any, depth: int = 0) -> bool:
-    kind = cast("type[object]", type(value))
-    if kind in _IMMUTABLE_SCALARS:
-        return True
-    if (kind is tuple or kind is frozenset) and depth < _MAX_TREE_DEPTH:
-        return all(_is_immutable(item, depth + 1) for item in value)
-    return False
-
-
-def _is_plain_tree(value: Any, depth: int = 0) -> bool:
-    """Whether *value* is built of exact dicts, lists, sets and tuples over immutable leaves."""
-    kind = cast("type[object]", type(value))
-    if kind in _IMMUTABLE_SCALARS:
-        return True
-    if depth >= _MAX_TREE_DEPTH:
-        return False
-    if kind is dict:
-        # Keys are hashable, so plain keys are immutable; only the values can be mutable.
-        return all(_is_immutable(key, depth) for key in value) and all(
-            _is_plain_tree(item, depth + 1) for item in value.values()
-        )
-    if kind is list or kind is tuple or kind is set or kind is frozenset:
-        return all(_is_plain_tree(item, depth + 1) for item in value)
-    return False
-
-
-def _copy_tree(value: Any) -> Any:
-    """Copy a plain tree (see _is_plain_tree): new containers, the same immutable leaves.
-
-    Several times faster than copy.deepcopy, which memoises every object to preserve
-    sharing; a plain tree that shares a sub-list is copied as two independent lists.
-    """
-    kind = cast("type[object]", type(value))
-    if kind is dict:
-        return {
-            key: item if type(item) in _IMMUTABLE_SCALARS else _copy_tree(item)
-            for key, item in value.items()
-        }
-    if kind is list:
-        return [item if type(item) in _IMMUTABLE_SCALARS else _copy_tree(item) for item in value]
-    if kind is tuple:
-        return tuple(
-            item if type(item) in _IMMUTABLE_SCALARS else _copy_tree(item) for item in value
-        )
-    if kind is set:
-        # Set elements are hashable, hence immutable in a plain tree.
-        return set(value)
-    return value
-
-
-# A shaped copier holds one function per mutable container of its value: beyond this many,
-# the generic tree copy is used, so the copier never outweighs the value by much.
-_MAX_SHAPED_CONTAINERS = 32
-
-
-def _shaped_copier(value: Any) -> _Copier | None:
-    """Return a copier made for the shape of *value*, a plain tree the cache owns.
-
-    The cache never mutates what it stores, so the shape of a stored value (which
-    positions hold containers) is fixed: the copier copies each container with its C-level
-    ``copy`` and then replaces only the positions known to hold mutable containers, with
-    no type test per item. Returns None when the tree has too many containers.
-    """
-    budget = [_MAX_SHAPED_CONTAINERS]
-
-    def shape(node: Any) -> _Copier | None:
-        kind = cast("type[object]", type(node))
-        if kind in _IMMUTABLE_SCALARS or kind is frozenset:
-            return None  # frozensets of a plain tree hold hashable, immutable items
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise OverflowError
-        if kind is set:
-            return set[Any].copy
-        items: list[tuple[Any, Any]]
-        if kind is dict:
-            mapping: dict[Any, Any] = node
-            items = list(mapping.items())
-        else:
-            sequence: Sequence[Any] = node
-            items = list(enumerate(sequence))
-        children = tuple(
-            (position, copier) for position, item in items if (copier := shape(item)) is not None
-        )
-        if kind is tuple:
-            if not children:
-                return None
-
-            def copy_tuple(old: tuple[Any, ...]) -> tuple[Any, ...]:
-                new = list(old)
-                for position, copier in children:
-                    new[position] = copier(new[position])
-                return tuple(new)
-
-            return copy_tuple
-        shallow = _SHALLOW_COPIERS[kind]
-        if not children:
-            return shallow
-
-        def copy_container(old: Any) -> Any:
-            new = shallow(old)
-            for position, copier in children:
-                new[position] = copier(new[position])
-            return new
-
-        return copy_container
-
-    try:
-        return shape(value)
-    except OverflowError:
-        return None
-
-
-def _copier_for(value: Any) -> _Copier | None:
-    """Return the cheapest function that gives an independent copy of *value*."""
-    if _is_immutable(value):
-        return None
-    kind = cast("type[object]", type(value))
-    shallow = _SHALLOW_COPIERS.get(kind)
-    if shallow is not None:
-        items = value.values() if kind is dict else value
-        if all(_is_immutable(item) for item in items):
-            return shallow
-    if _is_plain_tree(value):
-        return _copy_tree
-    return copy.deepcopy
-
-
-# The annotations do not stop a caller passing "60" or True at runtime, hence object.
-def _check_size(maxsize: object) -> None:
-    if type(maxsize) is not int:
-        raise TypeError(f"maxsize must be an int, got {maxsize!r} of type {type(maxsize).__name__}")
-    if maxsize < 1:
-        raise ValueError(f"maxsize must be at least 1, got {maxsize!r}")
-
-
-def _check_ttl(ttl: object, *, smallest: float = 0.0, why: str = "") -> float | None:
-    """Return *ttl* as seconds (``None``: no expiry); shared by every cache of the package.
-
-    *ttl* must be finite and above 0, or at least *smallest* when that is given (*why* says
-    why, in the error).
-    """
-    if ttl is None:
-        return None
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
-        raise TypeError(
-            f"ttl must be a number of seconds or None, got {ttl!r} of type {type(ttl).__name__}"
-        )
-    if not (ttl < float("inf") and (ttl >= smallest if smallest else ttl > 0)):
-        bound = f">= {smallest}{why}" if smallest else "> 0"
-        raise ValueError(
-            f"ttl must be a finite number of seconds {bound}, got {ttl!r}; "
-            f"pass ttl=None for entries that never expire"
-        )
-    return float(ttl)
 
 
 class MemoryCacheProvider:
@@ -261,7 +97,10 @@ class MemoryCacheProvider:
     methods do no I/O and share the synchronous code.
 
     Raises:
-        TypeError: *maxsize* is not an int or *ttl* not a number.
+        TypeError: *maxsize* is not an int, *ttl* not a number, *copy_values* not a bool or
+            *clock* not callable.
+        ConformanceError: *key_function* is not a
+            :class:`~execproto.capabilities.KeyFunction` (a ``TypeError`` too).
         ValueError: *maxsize* < 1 or *ttl* not a positive finite number.
     """
 
@@ -278,12 +117,14 @@ class MemoryCacheProvider:
         copy_values: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        _check_size(maxsize)
-        self._maxsize = maxsize
-        self._ttl = _check_ttl(ttl)
-        self._key_function = key_function
-        self._copy_values = copy_values
-        self._clock = clock
+        owner = "MemoryCacheProvider"
+        self._maxsize = check_count(owner, "maxsize", maxsize, fix="e.g. maxsize=1024")
+        self._ttl = check_seconds(
+            owner, "ttl", ttl, fix="e.g. ttl=300, or ttl=None for entries that never expire"
+        )
+        self._key_function = check_component(owner, "key_function", key_function, KeyFunction)
+        self._copy_values = check_bool(owner, "copy_values", copy_values)
+        self._clock: Callable[[], float] = check_callable(owner, "clock", clock, shape="()")
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._hits = 0
@@ -356,10 +197,10 @@ class MemoryCacheProvider:
                 socket, ...); nothing is stored. Store it with ``copy_values=False`` or do
                 not cache it.
         """
-        copier = _copier_for(value) if self._copy_values else None
-        if copier is not None:
+        copier = None
+        if self._copy_values:
             try:
-                value = copier(value)
+                value, copier = isolate(value)
             except Exception as err:
                 raise TypeError(
                     f"expected a value the cache can copy to keep it isolated from callers, "
@@ -367,9 +208,6 @@ class MemoryCacheProvider:
                     f"refuses ({err}); do not cache it, or use copy_values=False if no "
                     f"caller mutates cached values"
                 ) from err
-            if copier is _copy_tree:
-                # Made from the cache's own copy, whose shape no one can change.
-                copier = _shaped_copier(value) or _copy_tree
         expires_at = None if self._ttl is None else self._clock() + self._ttl
         entry = _Entry(value, expires_at, copier)
         with self._lock:

@@ -50,7 +50,7 @@ from typing import Any
 import typing_extensions
 
 from execproto.capabilities import SchemaSource
-from execproto.runtime.registry import OperationInfo, list_operations, resolve_operation
+from execproto.runtime._resolution import OperationInfo, list_operations, resolve_operation
 
 __all__ = [
     "INPUT_SCHEMA_ATTRIBUTE",
