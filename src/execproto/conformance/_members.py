@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections.abc as abc
 import functools
 import inspect
+import sys
 import types
 import typing
 import weakref
@@ -162,6 +163,12 @@ def _hints(target: object) -> Mapping[str, Any]:
 
 
 def _signature(target: object) -> tuple[inspect.Signature | None, str | None]:
+    if isinstance(target, functools.partial):
+        partial = typing.cast("functools.partial[object]", target)
+        if _binds_a_positional_only_name(partial):
+            # inspect.signature() refuses these (3.10-3.12) or drops the parameter as if it
+            # were bound (3.13); Python passes the keyword on to **kwargs.
+            return _partial_signature(partial)
     try:
         return inspect.signature(target), None  # type: ignore[arg-type]
     except (TypeError, ValueError) as error:
@@ -169,6 +176,23 @@ def _signature(target: object) -> tuple[inspect.Signature | None, str | None]:
             return _partial_signature(typing.cast("functools.partial[object]", target))
         # Builtins without a text signature, C extension callables, ...
         return None, f"inspect.signature() cannot read {_name(target)}: {error}"
+
+
+def _is_partial(value: object) -> bool:
+    return isinstance(value, functools.partial)
+
+
+def _binds_a_positional_only_name(partial: functools.partial[object]) -> bool:
+    if not partial.keywords:
+        return False
+    try:
+        parameters = inspect.signature(partial.func).parameters
+    except (TypeError, ValueError):
+        return False
+    return any(
+        name in parameters and parameters[name].kind is inspect.Parameter.POSITIONAL_ONLY
+        for name in partial.keywords
+    )
 
 
 def _partial_signature(
@@ -197,6 +221,8 @@ def _partial_signature(
         if parameter.name in bound:
             continue
         if parameter.name in partial.keywords and parameter.kind in _BY_KEYWORD:
+            # Bound by keyword: still passable by keyword, and every later positional-or-
+            # keyword parameter can then only be passed by keyword.
             keyword_only = True
             rest.append(
                 parameter.replace(
@@ -437,10 +463,12 @@ class Subject:
             return DataMember(f"a data descriptor of type {type_repr(type(static))}")
         if callable(static):
             # A callable stored on the class: a bound-on-access descriptor (builtin method) gets
-            # self; an object without __get__ (functools.partial, a callable instance) does not.
-            return _callable_member(
-                static, drops_self=hasattr(type(static), "__get__"), mapping=mapping
+            # self; an object without __get__ (a callable instance) does not, nor does a
+            # functools.partial before 3.14 (3.13's __get__ only warns that it will bind).
+            binds = hasattr(type(static), "__get__") and not (
+                _is_partial(static) and sys.version_info < (3, 14)
             )
+            return _callable_member(static, drops_self=binds, mapping=mapping)
         if hasattr(type(static), "__get__") and owner is not None:
             bound = getattr(cls, name)
             if callable(bound):

@@ -127,6 +127,8 @@ _PROJECTIONS: dict[tuple[object, object], int] = {
 _ITEMS: dict[type, type] = {str: str, bytes: int, bytearray: int, memoryview: int}
 
 _CALLABLE: object = abc.Callable
+# typing_extensions has its own NewType class before 3.12 (and typing's own from 3.10).
+_NEW_TYPES = (typing.NewType, typing_extensions.NewType)
 
 _IN_PROGRESS: contextvars.ContextVar[frozenset[tuple[int, int]]] = contextvars.ContextVar(
     "execproto_structural_checks", default=frozenset()
@@ -163,10 +165,10 @@ def assignable(source: object, target: object) -> Fit:
         return True
     if source is typing.NoReturn or source is typing_extensions.Never:
         return True
-    if isinstance(target, typing_extensions.NewType):
+    if isinstance(target, _NEW_TYPES):
         return False  # only the NewType itself fits it, and that was answered above
-    if isinstance(source, typing_extensions.NewType):
-        return assignable(source.__supertype__, target)
+    if isinstance(source, _NEW_TYPES):
+        return assignable(typing.cast(Any, source).__supertype__, target)
     for side in (source, target):
         unknown = _opaque(side)
         if unknown is not None:
