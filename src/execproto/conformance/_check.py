@@ -150,6 +150,11 @@ def _asyncness_findings(name: str, wanted: CallableMember, have: CallableMember)
 
 
 def _method_findings(name: str, wanted: CallableMember, have: CallableMember) -> _Findings:
+    if have.signature is None and have.is_async is None:
+        # One warning for what cannot be read at all (a C function, a __getattr__ answer).
+        what = "an async method" if wanted.is_async else "a method"
+        reason = have.unreadable or have.async_unknown or ""
+        return [], [_unverified(name, f"{what} that accepts the protocol's calls", reason)]
     problems, warnings = _asyncness_findings(name, wanted, have)
     if have.signature is None:
         warnings.append(

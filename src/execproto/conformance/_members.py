@@ -49,6 +49,14 @@ class _Pair(typing.NamedTuple):
 # The descriptor type of NamedTuple fields (collections._tuplegetter, not public).
 _FIELD_GETTER: type[object] = type(typing.cast(object, vars(_Pair)["first"]))
 _CALLABLE: object = abc.Callable
+# Callables whose code is not Python: neither their signature nor their result can be read.
+_C_CALLABLES = (
+    types.BuiltinFunctionType,
+    types.WrapperDescriptorType,
+    types.MethodWrapperType,
+    types.MethodDescriptorType,
+    types.ClassMethodDescriptorType,
+)
 _COROUTINE: Any = abc.Coroutine
 _AWAITABLE_RESULTS = (abc.Coroutine, abc.Awaitable, types.CoroutineType)
 
@@ -134,6 +142,11 @@ def _asyncness(target: object, hints: Mapping[str, Any]) -> tuple[bool | None, s
         return False, None
     if _returns_awaitable(hints):
         return True, None
+    if isinstance(function, _C_CALLABLES):
+        return None, (
+            f"{_name(function)} is implemented in C: whether calling it gives an awaitable "
+            f"cannot be read without calling it"
+        )
     unwrapped: object = function
     while hasattr(unwrapped, "__wrapped__"):
         unwrapped = typing.cast(object, getattr(unwrapped, "__wrapped__"))  # noqa: B009
