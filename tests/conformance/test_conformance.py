@@ -671,6 +671,53 @@ def test_rule_17_a_getattr_proxy_cannot_be_verified() -> None:
     assert "weak reference proxy" in proxied.warnings[0].found
 
 
+class _IntVersion:
+    version: int
+
+    def get_version(self) -> str:
+        return ""
+
+
+class _BoolVersion(_IntVersion):
+    @property
+    def version(self) -> bool:  # type: ignore[override]
+        return True
+
+
+class _StrVersion(_IntVersion):
+    version: str = "1.0.0"  # type: ignore[assignment]
+
+
+class _ISettable(typing_extensions.Protocol):
+    name: str
+
+
+class _ReadOnlyName:
+    @property
+    def name(self) -> str:
+        return "x"
+
+
+class _ObjectName:
+    name: object = "x"
+
+
+class _StrName:
+    name: str = "x"
+
+
+def test_rule_19_data_members_declared_on_both_sides_are_compared() -> None:
+    assert [("version", ProblemKind.ANNOTATION)] == kinds(check(_IntVersion, VersionedInterface))
+    assert [("version", ProblemKind.ANNOTATION)] == kinds(check(_BoolVersion, VersionedInterface))
+    assert () == check(_StrVersion, VersionedInterface).problems
+    # An attribute callers may set: settable, and of exactly its type.
+    read_only = check(_ReadOnlyName, _ISettable)
+    assert [("name", ProblemKind.ANNOTATION)] == kinds(read_only)
+    assert "without a setter" in read_only.problems[0].found
+    assert [("name", ProblemKind.ANNOTATION)] == kinds(check(_ObjectName, _ISettable))
+    assert () == check(_StrName, _ISettable).problems
+
+
 def test_warnings_are_shown_by_format_and_to_dict() -> None:
     class SeedStyle:
         def execute(self, tool: Any, operation_name: str, **params: Any) -> Any: ...

@@ -103,6 +103,10 @@ where they disagree, and say which way it goes and why.
 18  An ``__implements_version__`` below the protocol's           ``version``.
     ``__protocol_version__``, of another major version, or
     malformed.
+19  A data member declared on both sides (an annotation, a       ``annotation``; both.
+    property's result): a type that fits a read-only protocol
+    member (a property), the same type for one callers may
+    set, which a property without a setter is not.
 ==  ===========================================================  =========================
 
 What the runtime cannot see at all is not guessed: an annotation written on ``self.x`` in

@@ -25,6 +25,7 @@ from execproto.conformance._signatures import (
     signature_problems,
     without_self,
 )
+from execproto.conformance._types import Unknown, assignable, type_repr
 from execproto.conformance.versions import version_problem
 
 __all__ = ["check"]
@@ -73,7 +74,11 @@ def check(obj_or_type: object, protocol: object, *, strict: bool = False) -> Con
             # Nothing found, but __getattr__ might answer: the check cannot tell.
             warnings.append(_unverified(name, "the member to exist", found.unreadable or ""))
         elif wanted is None:
-            continue
+            declared = spec.declarations.get(name)
+            if declared is not None and isinstance(found, DataMember):
+                found_problems, found_warnings = _data_findings(name, declared, found)
+                problems.extend(found_problems)
+                warnings.extend(found_warnings)
         elif isinstance(found, DataMember):
             problems.append(
                 Problem(
@@ -97,6 +102,48 @@ def check(obj_or_type: object, protocol: object, *, strict: bool = False) -> Con
         problems.extend(warnings)
         warnings = []
     return ConformanceReport(display_name(obj_or_type), spec.name, tuple(problems), tuple(warnings))
+
+
+def _data_findings(name: str, wanted: DataMember, have: DataMember) -> _Findings:
+    """A data member's declared type against the protocol's, where both are declared.
+
+    A read-only protocol member (a property) takes a narrower type (covariant); one callers
+    may set must be settable and of the same type (invariant), as the checkers require.
+    """
+    if have.annotation is inspect.Parameter.empty:
+        return [], []
+    problems: list[Problem] = []
+    if wanted.settable and not have.settable:
+        problems.append(
+            Problem(
+                name,
+                ProblemKind.ANNOTATION,
+                "a settable attribute (the protocol lets callers assign it)",
+                f"{have.description} without a setter",
+                f"declare {name!r} as an attribute, or give the property a setter",
+            )
+        )
+    fits = [assignable(have.annotation, wanted.annotation)]
+    if wanted.settable:
+        fits.append(assignable(wanted.annotation, have.annotation))
+    if any(fit is False for fit in fits):
+        expected = type_repr(wanted.annotation)
+        problems.append(
+            Problem(
+                name,
+                ProblemKind.ANNOTATION,
+                f"{'exactly ' if wanted.settable else 'a type that fits '}{expected}",
+                f"{have.description} of type {type_repr(have.annotation)}",
+                f"declare {name!r} as {expected}",
+            )
+        )
+        return problems, []
+    unknown = next((fit for fit in fits if isinstance(fit, Unknown)), None)
+    if unknown is not None:
+        return problems, [
+            _unverified(name, f"a type that fits {type_repr(wanted.annotation)}", unknown.reason)
+        ]
+    return problems, []
 
 
 def _suggestion(name: str, wanted: CallableMember) -> str:

@@ -85,9 +85,15 @@ class CallableMember:
 
 @dataclass(frozen=True)
 class DataMember:
-    """A member found that is not a method: a property, a data attribute, an annotation."""
+    """A member found that is not a method: a property, a data attribute, an annotation.
+
+    ``annotation`` is its declared type where there is one (a class annotation, a property's
+    result); ``settable`` is false for a property without a setter.
+    """
 
     description: str
+    annotation: object = inspect.Parameter.empty
+    settable: bool = True
 
 
 _Found = CallableMember | DataMember | None
@@ -429,8 +435,13 @@ class Subject:
             declared = _declared_member(annotation, value, cls.__qualname__)
             if declared is not None:
                 return declared
+        if isinstance(static, property) and isinstance(found, DataMember):
+            result = _member_hints(static.fget, mapping).get("return", _EMPTY)
+            return DataMember(found.description, result, static.fset is not None)
+        if annotated and annotation is not _EMPTY and isinstance(found, DataMember):
+            return DataMember(found.description, annotation)
         if found is None and annotated:
-            return DataMember("an annotated attribute")
+            return DataMember("an annotated attribute", annotation)
         if found is None and self.dynamic is not None:
             return CallableMember(
                 None,
@@ -518,6 +529,8 @@ class ProtocolSpec:
     data: frozenset[str]
     members: frozenset[str]
     version: str | None
+    # The data members' declarations (type, and whether the protocol lets callers set it).
+    declarations: Mapping[str, DataMember] = field(default_factory=dict[str, DataMember])
 
 
 _SPECS: dict[object, ProtocolSpec] = {}
@@ -542,6 +555,7 @@ def spec_of(protocol: object) -> ProtocolSpec:
     subject = Subject(protocol)
     methods: dict[str, CallableMember] = {}
     data: set[str] = set()
+    declarations: dict[str, DataMember] = {}
     # A sub-protocol created after set_protocol_version() ran on its base counts the base's
     # __protocol_version__ as a member; it is metadata, never something to implement.
     members = typing_extensions.get_protocol_members(origin) - {"__protocol_version__"}
@@ -552,10 +566,18 @@ def spec_of(protocol: object) -> ProtocolSpec:
             methods[name] = found
         else:
             data.add(name)
+            if isinstance(found, DataMember) and found.annotation is not _EMPTY:
+                declarations[name] = found
     arguments = typing.get_args(protocol)
     shown = type_repr(protocol) if arguments else origin.__qualname__
     spec = ProtocolSpec(
-        shown, origin, methods, frozenset(data), frozenset(members), protocol_version(origin)
+        shown,
+        origin,
+        methods,
+        frozenset(data),
+        frozenset(members),
+        protocol_version(origin),
+        declarations,
     )
     _SPECS[protocol] = spec
     return spec
