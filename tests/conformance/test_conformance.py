@@ -363,6 +363,35 @@ def test_rule_3_a_plain_function_declared_to_return_a_coroutine_is_async() -> No
     assert () == check(Executor, IToolExecutor).problems
 
 
+P = typing_extensions.ParamSpec("P")
+R = TypeVar("R")
+
+
+def _traced(
+    function: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
+    @functools.wraps(function)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        return await function(*args, **kwargs)
+
+    return wrapper
+
+
+def test_rule_3_an_async_method_under_a_paramspec_decorator_conforms() -> None:
+    class Executor(EchoExecutor):
+        @_traced
+        async def execute_async(self, tool: Any, name: str, /, **params: Any) -> Any:
+            return None
+
+    class Broken(EchoExecutor):
+        @_traced
+        async def execute_async(self, tool: Any, /, **params: Any) -> Any:  # type: ignore[override]
+            return None
+
+    assert () == check(Executor, IToolExecutor).problems
+    assert [("execute_async", ProblemKind.SIGNATURE)] == kinds(check(Broken, IToolExecutor))
+
+
 def test_rule_4_a_plain_wrapper_of_a_coroutine_function_cannot_be_verified() -> None:
     def traced(function: Any) -> Any:
         @functools.wraps(function)
@@ -1033,6 +1062,11 @@ def _parameter_source(draw: st.DrawFn, protocol_signature: inspect.Signature) ->
     return ", ".join(parts)
 
 
+def _is_async_member(protocol: Any, name: str) -> bool:
+    # As check() reads it: an async def, or a def declared to return a Coroutine.
+    return bool(_members.spec_of(protocol).methods[name].is_async)
+
+
 @st.composite
 def _implementations(draw: st.DrawFn) -> tuple[type, Any]:
     protocol = draw(st.sampled_from(_PROTOCOLS))
@@ -1045,7 +1079,7 @@ def _implementations(draw: st.DrawFn) -> tuple[type, Any]:
         if flavour == "attribute":
             lines.append(f"    {name} = 3")
             continue
-        is_async = inspect.iscoroutinefunction(wanted)
+        is_async = _is_async_member(protocol, name)
         if flavour == "async":
             is_async = not is_async
         parameters = draw(_parameter_source(inspect.signature(wanted)))
@@ -1095,7 +1129,7 @@ def _oracle(cls: type, protocol: Any, collisions: bool) -> bool:
         if member is None or not callable(member):
             return False
         wanted = getattr(protocol, name)
-        is_async = inspect.iscoroutinefunction(wanted)
+        is_async = _is_async_member(protocol, name)
         parameters = list(inspect.signature(wanted).parameters.values())[1:]
         positional = [
             p for p in parameters if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)
