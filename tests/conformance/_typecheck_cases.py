@@ -91,10 +91,25 @@ def case_files(suite: Path = SUITE) -> list[Path]:
     return sorted([*(suite / "pass").glob("*.py"), *(suite / "fail").glob("*.py")])
 
 
+#: What the comparison reads of each of ``run.py``'s expectations. ``verdicts`` maps each
+#: checker to what it says of the line, ``None`` when it accepts.
+EXPECTATION_FIELDS = ("path", "line", "kind", "members", "verdicts")
+
+
 def expectations(suite: Path = SUITE) -> dict[tuple[Path, int], Any]:
-    """``run.py``'s expectations: (resolved path, line) -> Expectation."""
+    """``run.py``'s expectations: (resolved path, line) -> Expectation.
+
+    Raises:
+        AssertionError: ``run.py``'s expectations no longer have the fields read here.
+    """
     runner = load_runner()
     found: dict[tuple[Path, int], Any] = runner.collect(suite, runner.Outcome())
+    for expectation in found.values():
+        missing = [name for name in EXPECTATION_FIELDS if not hasattr(expectation, name)]
+        assert not missing, (
+            f"typecheck/run.py's Expectation has no {', '.join(missing)}; adapt "
+            f"tests/conformance/_typecheck_cases.py and test_static_agreement.py to its format"
+        )
     return found
 
 

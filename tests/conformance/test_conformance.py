@@ -997,7 +997,9 @@ def test_implements_is_enforced_statically_by_mypy_and_pyright(tmp_path: Path) -
     assert [("snippet.py", 14, "arg-type")] == _errors(mypy)
     pyright = _checkers.find_pyright()
     if pyright is None:
-        pytest.skip("pyright is not installed (run `make install` or set $PYRIGHT)")
+        pytest.skip(
+            "pyright is not installed (pip install 'execproto[typecheck]', or set $PYRIGHT)"
+        )
     config = {
         "include": [source.name],
         "typeCheckingMode": "strict",
