@@ -735,6 +735,27 @@ class _StrName:
     name: str = "x"
 
 
+class _IReadOnlyName(typing_extensions.Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class _FrozenName:
+    name: str = "x"
+
+
+class _NamedRow(NamedTuple):
+    name: str
+
+
+def test_rule_19_frozen_fields_are_read_only() -> None:
+    assert [("name", ProblemKind.ANNOTATION)] == kinds(check(_FrozenName, _ISettable))
+    assert [("name", ProblemKind.ANNOTATION)] == kinds(check(_NamedRow("x"), _ISettable))
+    assert () == check(_FrozenName, _IReadOnlyName).problems
+    assert () == check(_NamedRow("x"), _IReadOnlyName).problems
+
+
 def test_rule_19_data_members_declared_on_both_sides_are_compared() -> None:
     assert [("version", ProblemKind.ANNOTATION)] == kinds(check(_IntVersion, VersionedInterface))
     assert [("version", ProblemKind.ANNOTATION)] == kinds(check(_BoolVersion, VersionedInterface))
@@ -742,7 +763,7 @@ def test_rule_19_data_members_declared_on_both_sides_are_compared() -> None:
     # An attribute callers may set: settable, and of exactly its type.
     read_only = check(_ReadOnlyName, _ISettable)
     assert [("name", ProblemKind.ANNOTATION)] == kinds(read_only)
-    assert "without a setter" in read_only.problems[0].found
+    assert "read-only" in read_only.problems[0].found
     assert [("name", ProblemKind.ANNOTATION)] == kinds(check(_ObjectName, _ISettable))
     assert () == check(_StrName, _ISettable).problems
 

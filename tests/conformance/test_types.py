@@ -52,6 +52,14 @@ class HasName:
     name: str = "x"
 
 
+class Callback(typing_extensions.Protocol):
+    def __call__(self, user_id: str, index: int) -> object: ...
+
+
+class IntCallback(typing_extensions.Protocol):
+    def __call__(self, user_id: str, index: int) -> int: ...
+
+
 class Item(typing_extensions.TypedDict):
     operation: str
 
@@ -119,6 +127,9 @@ CASES: list[tuple[object, object, bool]] = [
     (HasName, Named, True),
     (int, Named, False),
     (typing_extensions.Annotated[int, "meta"], int, True),
+    (Callable[..., Any], Callback, True),  # a callback protocol: its __call__'s result
+    (Callable[..., str], IntCallback, False),
+    (Callable[..., Any], int, False),
 ]
 
 
@@ -134,8 +145,17 @@ def test_assignability_follows_the_typing_spec(source: object, target: object, f
         (int, "Nowhere", "was not resolved"),
         (Item, dict[str, Any], "TypedDict"),
         (dict[str, Any], Item, "TypedDict"),
+        (Callable[[str, int], Any], Callback, "not compared by position"),
+        (Callable[..., Any], Named, "cannot tell"),
     ],
-    ids=["type variable", "string", "typed dict source", "typed dict target"],
+    ids=[
+        "type variable",
+        "string",
+        "typed dict source",
+        "typed dict target",
+        "callback",
+        "protocol",
+    ],
 )
 def test_what_it_cannot_tell_is_unknown_with_the_reason(
     source: object, target: object, reason: str

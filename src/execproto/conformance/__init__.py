@@ -106,7 +106,8 @@ where they disagree, and say which way it goes and why.
 19  A data member declared on both sides (an annotation, a       ``annotation``; both.
     property's result): a type that fits a read-only protocol
     member (a property), the same type for one callers may
-    set, which a property without a setter is not.
+    set, which a property without a setter, a frozen
+    dataclass's or a NamedTuple's field is not.
 ==  ===========================================================  =========================
 
 What the runtime cannot see at all is not guessed: an annotation written on ``self.x`` in

@@ -119,7 +119,8 @@ def _data_findings(name: str, wanted: DataMember, have: DataMember) -> _Findings
                 name,
                 ProblemKind.ANNOTATION,
                 "a settable attribute (the protocol lets callers assign it)",
-                f"{have.description} without a setter",
+                f"{have.description}, read-only (a property without a setter, a frozen "
+                f"dataclass's or a NamedTuple's field)",
                 f"declare {name!r} as an attribute, or give the property a setter",
             )
         )

@@ -438,10 +438,11 @@ class Subject:
         if isinstance(static, property) and isinstance(found, DataMember):
             result = _member_hints(static.fget, mapping).get("return", _EMPTY)
             return DataMember(found.description, result, static.fset is not None)
+        settable = not _read_only_field(cls, static)
         if annotated and annotation is not _EMPTY and isinstance(found, DataMember):
-            return DataMember(found.description, annotation)
+            return DataMember(found.description, annotation, settable)
         if found is None and annotated:
-            return DataMember("an annotated attribute", annotation)
+            return DataMember("an annotated attribute", annotation, settable)
         if found is None and self.dynamic is not None:
             return CallableMember(
                 None,
@@ -498,6 +499,14 @@ class Subject:
             if callable(bound):
                 return _callable_member(bound, drops_self=True, mapping=mapping)
         return DataMember(f"an attribute of type {type_repr(type(static))}")
+
+
+def _read_only_field(cls: type, static: object) -> bool:
+    """Whether a field cannot be assigned: of a frozen dataclass, or of a NamedTuple."""
+    if isinstance(static, _FIELD_GETTER):
+        return True
+    parameters: object = getattr(cls, "__dataclass_params__", None)
+    return bool(getattr(parameters, "frozen", False))
 
 
 def _answers_unknown_names(cls: type) -> str | None:

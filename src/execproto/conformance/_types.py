@@ -21,6 +21,7 @@ import collections
 import collections.abc as abc
 import contextlib
 import contextvars
+import inspect
 import types
 import typing
 from collections.abc import Iterable
@@ -186,7 +187,7 @@ def assignable(source: object, target: object) -> Fit:
         return _callable(source, target)
     source_origin: object = typing.get_origin(source) or source
     if source_origin is _CALLABLE:
-        return False if isinstance(target_origin, type) else Unknown(_cannot(source, target))
+        return _callable_to_class(source, target, target_origin)
     if not (isinstance(source_origin, type) and isinstance(target_origin, type)):
         return Unknown(_cannot(source, target))
     if typing_extensions.is_typeddict(source_origin) or typing_extensions.is_typeddict(
@@ -287,6 +288,28 @@ def _callable(source: object, target: object) -> Fit:
             *(assignable(t, s) for s, t in zip(source_parameters, target_parameters, strict=True)),
         ]
     )
+
+
+def _callable_to_class(source: object, target: object, target_origin: object) -> Fit:
+    """A ``Callable[...]`` where a class is declared: a callback protocol, or no fit."""
+    if not isinstance(target_origin, type):
+        return Unknown(_cannot(source, target))
+    if not typing_extensions.is_protocol(target_origin):
+        return False  # a function is no instance of a plain class (object was answered)
+    if typing_extensions.get_protocol_members(target_origin) != frozenset({"__call__"}):
+        return Unknown(_cannot(source, target))
+    parameters, result = _callable_parts(source)
+    if parameters is not None:
+        return Unknown(f"{_cannot(source, target)} (its __call__ is not compared by position)")
+    call: object = inspect.getattr_static(target_origin, "__call__")
+    try:
+        hints = typing_extensions.get_type_hints(call)
+    except Exception:
+        return Unknown(_cannot(source, target))
+    if "return" not in hints:
+        return True
+    mapping = bindings(target_origin, typing.get_args(target))[target_origin]
+    return assignable(result, substitute(hints["return"], mapping))
 
 
 def _callable_parts(annotation: object) -> tuple[list[object] | None, object]:
