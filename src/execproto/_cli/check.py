@@ -310,7 +310,8 @@ def _details(result: _Result) -> list[str]:
     for checker, verdict in result.static.items():
         if verdict.accepted is True:
             continue
-        lines.append(f"  {checker} {_static_text(verdict)}:")
+        # An inconclusive verdict's detail says so itself.
+        lines.append(f"  {checker}:" if verdict.accepted is None else f"  {checker} rejects:")
         lines.extend(f"    {line}" for line in verdict.detail.splitlines())
     if lines:
         lines.insert(0, f"{result.protocol_name}: {_verdict(report)}")
