@@ -10,8 +10,9 @@ and explicit subclasses inherit the version through their MRO.
 
 from __future__ import annotations
 
+import sys
 from abc import ABCMeta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from typing_extensions import Protocol
 
@@ -38,6 +39,13 @@ else:
 class VersionedProtocolMeta(_ProtocolMetaBase):
     """Metaclass of execproto's protocols: adds ``__protocol_version__`` outside the members."""
 
+    def __init__(
+        cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any
+    ) -> None:
+        super().__init__(name, bases, namespace, **kwargs)
+        if sys.version_info < (3, 12) and _has_typing_hook(cls):
+            _adopt_typing_extensions_hook(cls)
+
     if TYPE_CHECKING:
         __protocol_version__: str
     else:
@@ -49,6 +57,32 @@ class VersionedProtocolMeta(_ProtocolMetaBase):
                 if version is not None:
                     return version
             raise AttributeError(f"{cls.__qualname__} has no __protocol_version__")
+
+
+class _HookDonor(Protocol):
+    """The smallest ``typing_extensions`` protocol: it holds that module's subclass hook."""
+
+
+def _has_typing_hook(cls: type) -> bool:
+    hook: object = cls.__dict__.get("__subclasshook__")
+    # typing (3.10, 3.11) installs a closure defined in Protocol.__init_subclass__; a hook the
+    # user wrote in the class body is theirs and stays.
+    return getattr(hook, "__module__", None) == "typing" and getattr(
+        hook, "__qualname__", ""
+    ).endswith("._proto_hook")
+
+
+def _adopt_typing_extensions_hook(cls: type) -> None:
+    """Give *cls* the hook and member bookkeeping ``typing_extensions`` gives its protocols.
+
+    ``typing_extensions.runtime_checkable`` would set ``__non_callable_proto_members__``;
+    ``typing.runtime_checkable`` on 3.10 and 3.11 does not, so it is computed here the same
+    way (and recomputed by ``typing_extensions.runtime_checkable`` when that one is used).
+    """
+    cls.__subclasshook__ = _HookDonor.__dict__["__subclasshook__"]  # type: ignore[method-assign]
+    members: set[str] = getattr(cls, "__protocol_attrs__", set())
+    non_callable = {name for name in members if not callable(getattr(cls, name, None))}
+    cls.__non_callable_proto_members__ = non_callable  # type: ignore[attr-defined]
 
 
 def set_protocol_version(protocol: type, version: str = INTERFACE_VERSION) -> None:

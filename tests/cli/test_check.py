@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import sys
+import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from examples.third_party import SyncOnlyExecutor
 
-from execproto._cli import _checkers
+from execproto._cli import _checkers, _static
 from execproto._cli import check as _cli_check
 from execproto._cli.main import main
 from execproto.conformance import check
@@ -27,18 +31,6 @@ def test_sync_only_executor_fails_and_names_execute_async(
     assert 1 == code
     assert "execute_async" in out
     assert "not_async" in out
-
-
-def test_seed_style_executor_is_told_to_make_parameters_positional_only(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(_cli_check, "_rich_console", lambda stream: None)
-    code = main(["check", "examples.third_party:SeedStyleExecutor", "-p", "IToolExecutor"])
-    out = capsys.readouterr().out
-    assert 1 == code
-    assert "add '/' after 'operation_name'" in out
-    assert "IToolExecutor.execute [signature]" in out
-    assert "IToolExecutor.execute_async [signature]" in out
 
 
 def test_conforming_class_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
@@ -85,18 +77,6 @@ def test_json_output_carries_every_problem(capsys: pytest.CaptureFixture[str]) -
     assert [("execute_async", "not_async")] == [
         (problem["member"], problem["kind"]) for problem in result["problems"]
     ]
-
-
-def test_plain_text_when_rich_is_missing(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(_cli_check, "_rich_console", lambda stream: None)
-    code = main(["check", "examples.third_party:SyncOnlyExecutor", "-p", "IToolExecutor"])
-    out = capsys.readouterr().out
-    assert 1 == code
-    assert "IToolExecutor  does not conform" in out
-    assert "IToolExecutor.execute_async [not_async]" in out
-    assert "fix:      define it as 'async def execute_async(...)'" in out
 
 
 def test_own_protocol_by_module_and_name(capsys: pytest.CaptureFixture[str]) -> None:
@@ -154,26 +134,6 @@ def test_a_missing_nested_name_says_where_the_lookup_stopped(
     assert "named 'nope' in examples.third_party:EchoExecutor (a type)" in err
 
 
-def test_rich_output_keeps_a_long_target_name_on_one_line(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    pytest.importorskip("rich")
-    assert 0 == main(["check", "examples.third_party:EchoExecutor", "-p", "IToolExecutor"])
-    lines = capsys.readouterr().out.splitlines()
-    assert "execproto check examples.third_party:EchoExecutor" == lines[0].strip()
-
-
-def test_rich_output_shows_square_brackets_in_cells_verbatim() -> None:
-    pytest.importorskip("rich")
-    stream = io.StringIO()
-    report = check(object(), IToolExecutor)
-    result = _cli_check._Result("IToolExecutor", report)
-    result.static["mypy"] = _cli_check._StaticVerdict(False, "bad [return-value]")
-    result.static["pyright"] = _cli_check._StaticVerdict(True, "accepted")
-    _cli_check._render("x:y", [result], True, stream)
-    assert "[return-value]" in stream.getvalue()
-
-
 def test_a_module_that_fails_on_import_is_bad_input(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -183,40 +143,242 @@ def test_a_module_that_fails_on_import_is_bad_input(
     assert "RuntimeError: boom" in capsys.readouterr().err
 
 
-def test_static_verdicts_map_errors_to_the_protocol_line() -> None:
-    line_of = {6: "IToolExecutor", 9: "ICacheProvider"}
-    verdicts = _cli_check._verdicts([(9, "incompatible")], line_of, None)
+# --- warnings, --strict, cannot verify -------------------------------------------------------
+
+
+def test_warnings_are_listed_under_the_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", "examples.third_party:SeedStyleExecutor", "-p", "IToolExecutor"])
+    out = capsys.readouterr().out
+    assert 0 == code
+    assert "IToolExecutor  conforms, 2 warnings" in out
+    assert "IToolExecutor: conforms, 2 warnings" in out
+    assert "IToolExecutor.execute [keyword_collision] (warning)" in out
+    assert "add '/' after 'operation_name'" in out
+
+
+def test_strict_makes_warnings_problems(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["check", "examples.third_party:SeedStyleExecutor", "-p", "IToolExecutor", "--strict"]
+    )
+    out = capsys.readouterr().out
+    assert 1 == code
+    assert "IToolExecutor  does not conform" in out
+    assert "IToolExecutor.execute [keyword_collision]\n" in out
+
+
+def test_json_carries_warnings_and_the_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["check", "examples.third_party:SeedStyleExecutor", "-p", "IToolExecutor", "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    [result] = payload["results"]
+    assert (False, True, "conforms, 2 warnings") == (
+        payload["strict"],
+        result["conforms"],
+        result["verdict"],
+    )
+    assert ["keyword_collision", "keyword_collision"] == [w["kind"] for w in result["warnings"]]
+
+
+_UNINTROSPECTABLE = """
+from typing import Any
+
+
+class Proxy:
+    def __init__(self, target: object) -> None:
+        self._target = target
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target, name)
+
+
+class CExecutor:
+    execute = staticmethod(getattr)  # C functions without a signature
+    execute_async = staticmethod(getattr)
+
+
+proxy = Proxy(object())
+"""
+
+
+@pytest.fixture
+def unintrospectable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    name = f"unintrospectable_{os.getpid()}"
+    (tmp_path / f"{name}.py").write_text(_UNINTROSPECTABLE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return name
+
+
+@pytest.mark.parametrize(
+    ("attribute", "reason"),
+    [("proxy", "answers attribute lookups in __getattr__"), ("CExecutor", "cannot read getattr")],
+)
+def test_what_cannot_be_introspected_is_cannot_verify_not_a_traceback(
+    unintrospectable: str, attribute: str, reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = f"{unintrospectable}:{attribute}"
+    assert 0 == main(["check", target, "-p", "IToolExecutor"])
+    captured = capsys.readouterr()
+    assert "IToolExecutor  cannot verify" in captured.out
+    assert reason in captured.out
+    assert "[cannot_verify] (warning)" in captured.out
+    assert "Traceback" not in captured.out + captured.err
+    assert 1 == main(["check", target, "-p", "IToolExecutor", "--strict"])
+    captured = capsys.readouterr()
+    assert "IToolExecutor  cannot verify" in captured.out
+    assert "(warning)" not in captured.out
+
+
+def test_an_object_the_check_cannot_read_at_all_is_cannot_verify(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the class's metaclass fought back")
+
+    monkeypatch.setattr(_cli_check, "check", explode)
+    assert 0 == main(["check", "examples.third_party:EchoExecutor", "-p", "IToolExecutor"])
+    out = capsys.readouterr().out
+    assert "cannot verify" in out
+    assert "RuntimeError: the class's metaclass fought back" in out
+    assert 1 == main(
+        ["check", "examples.third_party:EchoExecutor", "-p", "IToolExecutor", "--strict"]
+    )
+
+
+# --- output: a table on a terminal, plain text into a pipe -----------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _results() -> list[_cli_check._Result]:
+    from examples.third_party import SyncOnlyExecutor
+
+    return [_cli_check._Result("IToolExecutor", check(SyncOnlyExecutor, IToolExecutor))]
+
+
+_BOX = {chr(code) for code in range(0x2500, 0x2580)}
+
+
+def test_plain_text_into_a_pipe(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", "examples.third_party:SyncOnlyExecutor", "-p", "IToolExecutor"])
+    out = capsys.readouterr().out
+    assert 1 == code
+    assert "IToolExecutor  does not conform" in out
+    assert "IToolExecutor.execute_async [not_async]" in out
+    assert "fix:      define it as 'async def execute_async(...)'" in out
+    assert set() == _BOX & set(out)
+
+
+def test_a_table_drawn_by_rich_on_a_terminal() -> None:
+    pytest.importorskip("rich")
+    stream = _Terminal()
+    _cli_check._render("x:y", _results(), True, stream)
+    out = stream.getvalue()
+    assert _BOX & set(out)
+    assert "does not conform" in out
+    assert "IToolExecutor.execute_async [not_async]" in out
+
+
+def test_plain_text_on_a_terminal_without_rich(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "rich", None)
+    stream = _Terminal()
+    _cli_check._render("x:y", _results(), True, stream)
+    assert "IToolExecutor  does not conform" in stream.getvalue()
+    assert set() == _BOX & set(stream.getvalue())
+
+
+def test_rich_output_keeps_the_heading_and_square_brackets_verbatim() -> None:
+    pytest.importorskip("rich")
+    stream = _Terminal()
+    [result] = _results()
+    result.static["mypy"] = _static.StaticVerdict(False, "bad [return-value]")
+    result.static["pyright"] = _static.StaticVerdict(True, "accepted")
+    _cli_check._render("examples.third_party:EchoExecutor", [result], True, stream)
+    out = stream.getvalue()
+    assert "execproto check examples.third_party:EchoExecutor" == out.splitlines()[0]
+    assert "bad [return-value]" in out
+
+
+# --- --static ----------------------------------------------------------------------------
+
+
+def _diagnostic(checker: str, path: Path, line: int, text: str, severity: str = "error") -> Any:
+    code = "assignment" if checker == "mypy" else "reportAssignmentType"
+    return _checkers.Diagnostic(checker, path.resolve(), line, code, text, severity)
+
+
+def _read(diagnostics: list[Any], path: Path, checker: str = "mypy") -> dict[str, Any]:
+    pattern = _static._MYPY_ANY if checker == "mypy" else _static._PYRIGHT_ANY
+    line_of = {9: "IToolExecutor", 11: "ICacheProvider"}
+    return _static.verdicts(diagnostics, path, line_of, 6, pattern)
+
+
+def test_static_errors_on_a_protocol_line_reject_with_the_whole_message(tmp_path: Path) -> None:
+    path = tmp_path / "generated.py"
+    message = 'Incompatible types\nFollowing member(s) of "X" have conflicts:\n    execute'
+    verdicts = _read([_diagnostic("mypy", path, 11, message)], path)
     assert True is verdicts["IToolExecutor"].accepted
-    assert (False, "incompatible") == (
+    coded = message.replace("Incompatible types", "Incompatible types [assignment]", 1)
+    assert (False, coded) == (
         verdicts["ICacheProvider"].accepted,
         verdicts["ICacheProvider"].detail,
     )
 
 
-def test_static_errors_elsewhere_make_acceptance_inconclusive() -> None:
-    verdicts = _cli_check._verdicts([(2, "cannot find module")], {6: "IToolExecutor"}, None)
+def test_static_errors_elsewhere_make_acceptance_inconclusive(tmp_path: Path) -> None:
+    path = tmp_path / "generated.py"
+    verdicts = _read([_diagnostic("mypy", path, 1, "Cannot find module")], path)
     assert None is verdicts["IToolExecutor"].accepted
-    assert "inconclusive: cannot find module" == verdicts["IToolExecutor"].detail
+    assert verdicts["IToolExecutor"].detail.startswith("inconclusive; the checker said:\n")
+    assert "Cannot find module [assignment]" in verdicts["IToolExecutor"].detail
 
 
-def test_static_checker_failure_is_reported_not_accepted() -> None:
-    verdicts = _cli_check._verdicts([], {6: "IToolExecutor"}, "not installed")
-    assert (None, "not installed") == (
-        verdicts["IToolExecutor"].accepted,
-        verdicts["IToolExecutor"].detail,
-    )
+@pytest.mark.parametrize(
+    ("checker", "revealed"),
+    [
+        ("mypy", 'Revealed type is "Any"'),
+        ("pyright", 'Type of "_target_module.Exec" is "Unknown"'),
+        ("pyright", 'Type of "_target_module.Exec" is "type[Unknown]"'),
+    ],
+)
+def test_static_on_an_untyped_object_is_inconclusive_not_a_rejection(
+    tmp_path: Path, checker: str, revealed: str
+) -> None:
+    path = tmp_path / "generated.py"
+    diagnostics = [
+        _diagnostic(checker, path, 6, revealed, "note" if checker == "mypy" else "information"),
+        _diagnostic(checker, path, 9, 'Returning Any from function declared to return "X"'),
+    ]
+    verdict = _read(diagnostics, path, checker)["IToolExecutor"]
+    assert None is verdict.accepted
+    assert verdict.detail.startswith("inconclusive: the object is untyped (Any)")
 
 
-def test_generated_static_check_assigns_classes_and_instances() -> None:
-    source, line_of = _cli_check._generate(
-        "examples.third_party", "EchoExecutor", True, {"ITypedToolExecutor": _typed_executor()}
+def test_static_on_a_typed_object_reads_its_verdicts(tmp_path: Path) -> None:
+    path = tmp_path / "generated.py"
+    diagnostics = [
+        _diagnostic(
+            "pyright", path, 6, 'Type of "_target_module.Exec" is "type[Exec]"', "information"
+        ),
+        _diagnostic("pyright", path, 9, "not assignable"),
+    ]
+    assert False is _read(diagnostics, path, "pyright")["IToolExecutor"].accepted
+
+
+def test_generated_static_check_reveals_and_assigns_classes_and_instances() -> None:
+    from execproto.typed import ITypedToolExecutor
+
+    source, line_of, reveal = _static.generate(
+        "examples.third_party", "EchoExecutor", True, {"ITypedToolExecutor": ITypedToolExecutor}
     )
     lines = source.splitlines()
     [(line, name)] = line_of.items()
     assert "ITypedToolExecutor" == name
     assert "    return value" == lines[line - 1]
     assert "[Any, Any]" in lines[line - 2]
-    source, line_of = _cli_check._generate(
+    assert "reveal_type(_target_module.EchoExecutor)" == lines[reveal - 1]
+    source, line_of, _ = _static.generate(
         "examples.third_party", "echo_executor", False, {"IToolExecutor": IToolExecutor}
     )
     [(line, _)] = line_of.items()
@@ -224,10 +386,45 @@ def test_generated_static_check_assigns_classes_and_instances() -> None:
     assert expected == source.splitlines()[line - 1]
 
 
-def _typed_executor() -> object:
-    from execproto.typed import ITypedToolExecutor
+@pytest.mark.parametrize("missing", [["mypy"], ["pyright"], ["mypy", "pyright"]])
+def test_static_without_the_checkers_exits_2_naming_the_extra(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, missing: list[str]
+) -> None:
+    monkeypatch.setattr(_static, "missing_checkers", lambda: missing)
+    code = main(["check", "examples.third_party:EchoExecutor", "-p", "IToolExecutor", "--static"])
+    captured = capsys.readouterr()
+    assert 2 == code
+    assert "pip install 'execproto[typecheck]'" in captured.err
+    assert " and ".join(missing) in captured.err
+    assert "make install" not in captured.err + captured.out
 
-    return ITypedToolExecutor
+
+def test_missing_checkers_are_found_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_checkers, "find_pyright", lambda: None)
+    monkeypatch.setattr(_static.importlib.util, "find_spec", lambda name: None)
+    assert ["mypy", "pyright"] == _static.missing_checkers()
+
+
+def test_static_keeps_the_users_mypypath(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen: dict[str, str] = {}
+
+    def fake_mypy(files: Any, *, cwd: Path, env: dict[str, str], **kwargs: Any) -> list[Any]:
+        seen.update(env)
+        return []
+
+    monkeypatch.setenv("MYPYPATH", os.pathsep.join(["/users/stubs", "/more/stubs"]))
+    monkeypatch.setattr(_checkers, "run_mypy", fake_mypy)
+    path = tmp_path / "generated.py"
+    _static._mypy(path, ["/target/root"], {9: "IToolExecutor"}, 6)
+    assert ["/target/root", "/users/stubs", "/more/stubs"] == seen["MYPYPATH"].split(os.pathsep)
+
+
+def test_no_hint_tells_a_pip_user_to_run_make_install() -> None:
+    sources = [Path(_cli_check.__file__), Path(_static.__file__), Path(_checkers.__file__)]
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        hints = [line for line in text.splitlines() if "make install" in line and 'f"' in line]
+        assert [] == hints, source
 
 
 @pytest.mark.typecheck
@@ -237,7 +434,7 @@ def test_static_runs_mypy_and_pyright_side_by_side(
 ) -> None:
     pyright = _checkers.find_pyright()
     if pyright is None:
-        pytest.skip("pyright is not installed (run `make install` or set $PYRIGHT)")
+        pytest.skip("pyright is not installed (pip install 'execproto[typecheck]')")
     monkeypatch.setenv("PYRIGHT", pyright)
     code = main(
         [
@@ -262,20 +459,49 @@ def test_static_runs_mypy_and_pyright_side_by_side(
         checker: verdict["accepted"]
         for checker, verdict in results["ICacheProvider"]["static"].items()
     }
+    # The whole message: pyright's explanation, not its first line.
+    assert "is not present" in results["ICacheProvider"]["static"]["pyright"]["detail"]
+    main(["check", "examples.third_party:SeedStyleExecutor", "-p", "IToolExecutor", "--static"])
+    out = capsys.readouterr().out
+    # mypy rejects the keyword-capable 'tool' (pyright accepts): its member listing is shown.
+    assert "IToolExecutor  conforms, 2 warnings  rejects  accepts" in out
+    assert "Following member(s) of" in out
+    assert "def execute(self, Any, str, /, **params: Any) -> Any" in out
 
 
-def test_static_without_pyright_says_not_installed(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.typecheck
+@pytest.mark.slow
+def test_static_on_an_installed_untyped_package_is_inconclusive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_checkers, "find_pyright", lambda: None)
-    monkeypatch.setattr(
-        _cli_check,
-        "_mypy",
-        lambda path, roots, line_of: _cli_check._verdicts([], line_of, "skipped"),
+    pyright = _checkers.find_pyright()
+    if pyright is None:
+        pytest.skip("pyright is not installed (pip install 'execproto[typecheck]')")
+    monkeypatch.setenv("PYRIGHT", pyright)
+    # A folder named site-packages on PYTHONPATH: the checkers treat what is there as
+    # installed, and mypy does not read an installed package without py.typed.
+    site = tmp_path / "site-packages"
+    package = site / f"untyped_vendor_{os.getpid()}"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        textwrap.dedent(
+            """
+            class Executor:
+                def execute(self, tool, name, /, **params):
+                    return None
+
+                async def execute_async(self, tool, name, /, **params):
+                    return None
+            """
+        ),
+        encoding="utf-8",
     )
-    main(
-        ["check", "examples.third_party:EchoExecutor", "-p", "IToolExecutor", "--static", "--json"]
-    )
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    code = main(["check", f"{package.name}:Executor", "-p", "IToolExecutor", "--static", "--json"])
     [result] = json.loads(capsys.readouterr().out)["results"]
-    assert result["static"]["pyright"]["detail"].startswith("not installed")
-    assert "skipped" == result["static"]["mypy"]["detail"]
+    assert 0 == code
+    mypy = result["static"]["mypy"]
+    assert None is mypy["accepted"]
+    assert mypy["detail"].startswith("inconclusive: the object is untyped (Any)")
+    assert "Returning Any" not in mypy["detail"].splitlines()[0]

@@ -6,6 +6,7 @@ import os
 import stat
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,7 @@ def places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]
     bundled = _executable(prefix / _checkers.BUNDLED_PYRIGHT)
     on_path = _executable(tmp_path / "bin" / "pyright")
     monkeypatch.setattr(sys, "prefix", str(prefix))
+    monkeypatch.setattr(sys, "executable", str(prefix / "bin" / "python"))
     monkeypatch.setenv("PATH", str(on_path.parent))
     monkeypatch.delenv("PYRIGHT", raising=False)
     return bundled, on_path
@@ -43,6 +45,17 @@ def test_find_pyright_prefers_the_environment_variable(
 def test_find_pyright_takes_the_virtualenv_copy_before_path(places: tuple[Path, Path]) -> None:
     bundled, _ = places
     assert str(bundled) == _checkers.find_pyright()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="uses a shell script as a fake pyright")
+def test_find_pyright_takes_the_pypi_wrapper_beside_the_interpreter_before_path(
+    places: tuple[Path, Path],
+) -> None:
+    # What `pip install 'execproto[typecheck]'` installs: PyPI's pyright, beside python.
+    bundled, _ = places
+    bundled.unlink()
+    wrapper = _executable(Path(sys.executable).parent / "pyright")
+    assert str(wrapper) == _checkers.find_pyright()
 
 
 @pytest.mark.skipif(os.name == "nt", reason="uses a shell script as a fake pyright")
@@ -86,3 +99,36 @@ def test_run_mypy_reads_errors_with_their_code_line_and_absolute_path(tmp_path: 
         diagnostic.code,
         diagnostic.severity,
     )
+
+
+def test_mypy_missing_is_a_failure_that_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_checkers.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(_checkers.CheckerFailure, match=r"pip install 'execproto\[typecheck\]'"):
+        _checkers.run_mypy([], cwd=Path("."), env=os.environ)
+
+
+def test_the_typecheck_extra_pins_the_checkers_the_suite_pins() -> None:
+    tomllib = pytest.importorskip("tomllib")  # 3.11+
+    runner = _load_runner()
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    extra = project["project"]["optional-dependencies"]["typecheck"]
+    assert [f"mypy=={runner.MYPY_VERSION}", f"pyright[nodejs]=={runner.PYRIGHT_VERSION}"] == extra
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    assert f"PYRIGHT_VERSION := {runner.PYRIGHT_VERSION}" in makefile
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _load_runner() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "typecheck_run_pins", REPO / "typecheck" / "run.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import os
 import textwrap
 import types
+import weakref
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import pytest
 import typing_extensions
@@ -32,7 +35,7 @@ from execproto.conformance import (
 )
 from execproto.errors import ConformanceError
 from execproto.protocols import ICacheProvider, IOperationExecutor, IToolExecutor, IToolProvider
-from execproto.typed import ITypedToolExecutor, VersionedInterface
+from execproto.typed import ITypedToolExecutor, ITypedToolProvider, VersionedInterface
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -126,16 +129,28 @@ def test_names_of_positional_only_protocol_parameters_are_free() -> None:
     assert () == check(Executor, IToolExecutor).problems
 
 
-def test_parameters_that_a_params_key_could_collide_with_are_reported() -> None:
+def warning_kinds(report: ConformanceReport) -> list[tuple[str, ProblemKind]]:
+    return [(warning.member, warning.kind) for warning in report.warnings]
+
+
+def test_parameters_that_a_params_key_could_collide_with_are_a_warning() -> None:
+    # isinstance and pyright accept this (mypy does not): the spec's verdict is open, so the
+    # runtime conforms and warns, because a key of **params named 'tool' breaks the call.
     class SeedStyle:
         def execute(self, tool: Any, operation_name: str, **params: Any) -> Any: ...
         async def execute_async(self, tool: Any, operation_name: str, /, **params: Any) -> Any: ...
 
     report = check(SeedStyle, IToolExecutor)
-    assert [("execute", ProblemKind.SIGNATURE)] == kinds(report)
-    assert "add '/' after 'operation_name'" in report.problems[0].fix
+    assert report.ok
+    assert [("execute", ProblemKind.KEYWORD_COLLISION)] == warning_kinds(report)
+    assert "add '/' after 'operation_name'" in report.warnings[0].fix
+    assert "'got multiple values'" in report.warnings[0].found
     with pytest.raises(TypeError, match="multiple values"):
         SeedStyle().execute(Calc(), "add", tool="x")
+    strict = check(SeedStyle, IToolExecutor, strict=True)
+    assert [("execute", ProblemKind.KEYWORD_COLLISION)] == kinds(strict)
+    assert () == strict.warnings
+    assert True is conforms(SeedStyle(), IToolExecutor)
 
 
 def test_a_renamed_keyword_capable_parameter_is_reported() -> None:
@@ -250,7 +265,7 @@ def test_subscripted_generic_protocols_are_checked_with_their_type_arguments() -
         isinstance(IntExecutor(), protocol)  # type: ignore[misc]
     report = check(IntExecutor(), protocol)
     assert [("execute_async", ProblemKind.ANNOTATION)] == kinds(report)
-    assert "-> str" == report.problems[0].found
+    assert "-> Coroutine[Any, Any, str]" == report.problems[0].found
     assert () == check(IntExecutor, ITypedToolExecutor[Calc, object]).problems
     assert False is conforms(IntExecutor(), protocol)
 
@@ -313,6 +328,484 @@ def test_report_renders_as_text_and_as_json_ready_dict() -> None:
 def test_problem_str_names_member_expected_found_and_fix() -> None:
     problem = Problem("m", ProblemKind.MISSING, "a method", "nothing", "define 'm'")
     assert "m: expected a method; found nothing. Fix: define 'm'" == str(problem)
+
+
+# --- the rules of the table in execproto.conformance (numbers as there) ---------------------
+
+
+class Other:
+    pass
+
+
+T = TypeVar("T")
+
+
+def test_rule_3_an_async_generator_is_not_an_async_method() -> None:
+    class Executor(EchoExecutor):
+        async def execute_async(self, tool: Any, name: str, /, **params: Any) -> Any:  # type: ignore[override]
+            yield None
+
+    report = check(Executor, IToolExecutor)
+    assert [("execute_async", ProblemKind.NOT_ASYNC)] == kinds(report)
+    assert "async generator" in report.problems[0].found
+
+
+def test_rule_3_a_plain_function_declared_to_return_a_coroutine_is_async() -> None:
+    async def run(tool: Any, name: str, /, **params: Any) -> Any:
+        return None
+
+    class Executor(EchoExecutor):
+        def execute_async(  # type: ignore[override]
+            self, tool: Any, name: str, /, **params: Any
+        ) -> Coroutine[Any, Any, Any]:
+            return run(tool, name, **params)
+
+    assert () == check(Executor, IToolExecutor).problems
+
+
+P = typing_extensions.ParamSpec("P")
+R = TypeVar("R")
+
+
+def _traced(
+    function: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
+    @functools.wraps(function)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        return await function(*args, **kwargs)
+
+    return wrapper
+
+
+def test_rule_3_an_async_method_under_a_paramspec_decorator_conforms() -> None:
+    class Executor(EchoExecutor):
+        @_traced
+        async def execute_async(self, tool: Any, name: str, /, **params: Any) -> Any:
+            return None
+
+    class Broken(EchoExecutor):
+        @_traced
+        async def execute_async(self, tool: Any, /, **params: Any) -> Any:  # type: ignore[override]
+            return None
+
+    assert () == check(Executor, IToolExecutor).problems
+    assert [("execute_async", ProblemKind.SIGNATURE)] == kinds(check(Broken, IToolExecutor))
+
+
+def test_rule_4_a_plain_wrapper_of_a_coroutine_function_cannot_be_verified() -> None:
+    def traced(function: Any) -> Any:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    class Executor(EchoExecutor):
+        @traced
+        async def execute_async(self, tool: Any, name: str, /, **params: Any) -> Any:
+            return None
+
+    report = check(Executor, IToolExecutor)
+    assert report.ok
+    assert [("execute_async", ProblemKind.UNVERIFIED)] == warning_kinds(report)
+    assert "wrapping the coroutine function" in report.warnings[0].found
+    assert [("execute_async", ProblemKind.UNVERIFIED)] == kinds(
+        check(Executor, IToolExecutor, strict=True)
+    )
+
+
+def test_rule_7_a_callable_attribute_cannot_take_a_keyword_parameter() -> None:
+    class Provider:
+        get_tool: Callable[[str], Any]
+        has_tool: Callable[..., bool]
+
+    report = check(Provider, IToolProvider)
+    assert [("get_tool", ProblemKind.SIGNATURE)] == kinds(report)
+    assert "parameter 1 positional-only (Callable[...] parameters are)" in report.problems[0].found
+    assert "callback protocol" in report.problems[0].fix
+
+
+def test_rule_9_a_parameter_must_accept_what_the_protocol_passes() -> None:
+    class Operations(_Operations):
+        async def execute_operation(self, operation_spec: str, params: list[Any]) -> Any: ...
+
+    class Wider(_Operations):
+        async def execute_operation(
+            self, operation_spec: str, params: Mapping[str, object]
+        ) -> Any: ...
+
+    assert [("execute_operation", ProblemKind.ANNOTATION)] == kinds(
+        check(Operations, IOperationExecutor)
+    )
+    assert () == check(Wider, IOperationExecutor).problems
+
+
+def test_rule_10_list_is_invariant_in_its_element_type() -> None:
+    class Invariant(_Operations):
+        async def batch_execute_operations(self, operations: list[Mapping[str, Any]]) -> list[Any]:
+            return []
+
+    class Covariant(_Operations):
+        async def batch_execute_operations(
+            self, operations: Sequence[Mapping[str, Any]]
+        ) -> list[Any]:
+            return []
+
+    report = check(Invariant, IOperationExecutor)
+    assert [("batch_execute_operations", ProblemKind.ANNOTATION)] == kinds(report)
+    assert "list[Mapping[str, Any]]" in report.problems[0].found
+    assert () == check(Covariant, IOperationExecutor).problems
+
+
+def test_rule_10_results_are_compared_element_by_element() -> None:
+    class Dicts(_Operations):
+        async def execute_parallel_operations(
+            self, operations: list[dict[str, Any]]
+        ) -> list[dict[str, Any]]:
+            return []
+
+    assert [("execute_parallel_operations", ProblemKind.ANNOTATION)] == kinds(
+        check(Dicts, IOperationExecutor)
+    )
+
+
+class _Generic(Generic[T]):
+    def execute(self, tool: T, name: str, /, **params: Any) -> int:
+        return 0
+
+    async def execute_async(self, tool: T, name: str, /, **params: Any) -> int:
+        return 0
+
+
+def test_rule_11_a_generic_implementation_is_checked_with_its_type_arguments() -> None:
+    protocol = ITypedToolExecutor[Calc, int]
+
+    class BoundToOther(_Generic[Other]):
+        pass
+
+    class BoundToCalc(_Generic[Calc]):
+        pass
+
+    assert [("execute", ProblemKind.ANNOTATION), ("execute_async", ProblemKind.ANNOTATION)] == (
+        kinds(check(_Generic[Other](), protocol))
+    )
+    assert [("execute", ProblemKind.ANNOTATION), ("execute_async", ProblemKind.ANNOTATION)] == (
+        kinds(check(_Generic[Other], protocol))
+    )
+    assert 2 == len(check(BoundToOther, protocol).problems)
+    assert () == check(BoundToCalc, protocol).problems
+    assert () == check(_Generic[Calc](), protocol).problems
+    assert () == check(_Generic(), protocol).problems  # unbound: Any, as the checkers infer
+
+
+def test_rule_11_conforms_keeps_one_verdict_per_type_arguments() -> None:
+    protocol = ITypedToolExecutor[Calc, int]
+    assert [False, True, True, False] == [
+        conforms(_Generic[Other](), protocol),
+        conforms(_Generic[Calc](), protocol),
+        conforms(_Generic(), protocol),
+        conforms(_Generic[Other](), protocol),
+    ]
+
+
+def test_rule_11_protocol_types_are_compared_by_their_type_arguments() -> None:
+    # What a checker does with `x: ITypedToolExecutor[object, int] = calc_executor`.
+    assert [("execute", ProblemKind.ANNOTATION), ("execute_async", ProblemKind.ANNOTATION)] == (
+        kinds(check(ITypedToolExecutor[Calc, int], ITypedToolExecutor[object, int]))
+    )
+    assert () == check(ITypedToolExecutor[object, bool], ITypedToolExecutor[Calc, int]).problems
+
+
+def test_rule_12_a_generic_method_cannot_be_verified() -> None:
+    class Provider:
+        def get_tool(self, tool_name: str, default: T | None = None) -> T: ...  # type: ignore[empty-body]
+        def has_tool(self, tool_name: str) -> bool:
+            return False
+
+    report = check(Provider, ITypedToolProvider[Calc])
+    assert report.ok
+    assert [("get_tool", ProblemKind.UNVERIFIED)] == warning_kinds(report)
+    assert "type variable of a generic method" in report.warnings[0].found
+
+
+class _Named(typing_extensions.Protocol):
+    name: str
+
+
+class _HasName:
+    name: str = "calc"
+
+
+class _Nameless:
+    pass
+
+
+def test_rule_12_a_structural_result_type_is_checked_structurally() -> None:
+    # Module-level classes: annotations naming classes local to a function cannot be
+    # resolved, and unresolvable annotations are not compared.
+    class Provider:
+        def get_tool(self, tool_name: str) -> _HasName:
+            return _HasName()
+
+        def has_tool(self, tool_name: str) -> bool:
+            return False
+
+    class BadProvider(Provider):
+        def get_tool(self, tool_name: str) -> _Nameless:  # type: ignore[override]
+            return _Nameless()
+
+    assert () == check(Provider, ITypedToolProvider[_Named]).problems
+    assert [("get_tool", ProblemKind.ANNOTATION)] == kinds(
+        check(BadProvider, ITypedToolProvider[_Named])
+    )
+
+
+def test_rule_13_a_callable_attribute_is_checked_by_its_declaration() -> None:
+    async def run(tool: Any, name: str, /, **params: Any) -> Any:
+        return None
+
+    class Awaits:
+        execute = EchoExecutor.execute
+        execute_async: Callable[..., Awaitable[Any]] = run
+
+    class Coroutines:
+        execute = EchoExecutor.execute
+        execute_async: Callable[..., Coroutine[Any, Any, Any]] = run
+
+    report = check(Awaits(), IToolExecutor)
+    assert [("execute_async", ProblemKind.ANNOTATION)] == kinds(report)
+    assert "-> Awaitable[Any]" == report.problems[0].found
+    assert () == check(Coroutines(), IToolExecutor).problems
+    assert False is conforms(Awaits(), IToolExecutor)
+
+
+def test_rule_13_dataclass_and_named_tuple_fields_are_members() -> None:
+    async def run(tool: Any, name: str, /, **params: Any) -> Any:
+        return None
+
+    def sync(tool: Any, name: str, /, **params: Any) -> Any:
+        return None
+
+    @dataclasses.dataclass
+    class Fields:
+        execute: Callable[..., Any]
+        execute_async: Callable[..., Any]
+
+    class Row(NamedTuple):
+        execute: Callable[..., Any]
+        execute_async: Callable[..., Any]
+
+    assert () == check(Fields(sync, run), IToolExecutor).problems
+    assert () == check(Row(sync, run), IToolExecutor).problems
+    assert [("execute_async", ProblemKind.NOT_ASYNC)] == kinds(
+        check(Row(sync, sync), IToolExecutor)
+    )
+    assert [("execute_async", ProblemKind.NOT_ASYNC)] == kinds(
+        check(Fields(sync, sync), IToolExecutor)
+    )
+
+
+def test_rule_14_one_overload_that_fits_suffices() -> None:
+    class Fits:
+        @typing_extensions.overload
+        def get_tool(self, tool_name: str) -> Any: ...
+        @typing_extensions.overload
+        def get_tool(self, tool_name: int) -> Any: ...
+        def get_tool(self, tool_name: str | int) -> Any:
+            return None
+
+        def has_tool(self, tool_name: str) -> bool:
+            return False
+
+    class NoneFits(Fits):
+        @typing_extensions.overload  # type: ignore[override]
+        def get_tool(self, tool_name: int) -> Any: ...
+        @typing_extensions.overload
+        def get_tool(self, tool_name: bytes) -> Any: ...
+        def get_tool(self, tool_name: Any) -> Any:
+            return None
+
+    assert () == check(Fits, IToolProvider).problems
+    report = check(NoneFits, IToolProvider)
+    assert [("get_tool", ProblemKind.ANNOTATION)] == kinds(report)
+    assert "one of the 2 overloads" in report.problems[0].expected
+
+
+def _engine_execute(engine: Any, tool: Any, name: str, /, **params: Any) -> Any:
+    return None
+
+
+def _seed_execute(tool: Any, operation_name: str, **params: Any) -> Any:
+    return None
+
+
+def test_rule_15_a_partial_is_checked_with_the_signature_python_binds() -> None:
+    class Bound:
+        execute = functools.partial(_engine_execute, "engine")
+        execute_async = EchoExecutor.execute_async
+
+    class KeywordToKwargs:
+        # 'name' is positional-only in the function: the keyword goes to **params, so the
+        # partial still needs three positional arguments (inspect.signature gives up).
+        execute = functools.partial(_engine_execute, name="x")
+        execute_async = EchoExecutor.execute_async
+
+    class BindsTool:
+        execute = functools.partial(_seed_execute, tool="x")
+        execute_async = EchoExecutor.execute_async
+
+    assert () == check(Bound, IToolExecutor).problems
+    report = check(KeywordToKwargs, IToolExecutor)
+    assert ["execute"] == [p.member for p in report.problems]
+    assert "(engine, tool, name, /, **params)" in report.problems[0].found
+    with pytest.raises(TypeError):
+        KeywordToKwargs.execute(Calc(), "add")
+    assert not check(BindsTool, IToolExecutor).ok
+    with pytest.raises(TypeError, match="multiple values"):
+        BindsTool.execute(Calc(), "add")
+
+
+def test_rule_16_a_callable_without_a_readable_signature_cannot_be_verified() -> None:
+    class Provider:
+        get_tool = staticmethod(getattr)  # a C function without a text signature
+
+        def has_tool(self, tool_name: str) -> bool:
+            return False
+
+    report = check(Provider, IToolProvider)
+    assert report.ok
+    assert [("get_tool", ProblemKind.UNVERIFIED)] == warning_kinds(report)
+    assert "inspect.signature() cannot read getattr" in report.warnings[0].found
+
+
+def test_rule_17_a_getattr_proxy_cannot_be_verified() -> None:
+    class Proxy:
+        def __init__(self, target: object) -> None:
+            self._target = target
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._target, name)
+
+    report = check(Proxy(EchoExecutor()), IToolExecutor)
+    assert report.ok
+    assert [("execute", ProblemKind.UNVERIFIED), ("execute_async", ProblemKind.UNVERIFIED)] == (
+        warning_kinds(report)
+    )
+    assert "__getattr__" in report.warnings[0].found
+    assert True is conforms(Proxy(EchoExecutor()), IToolExecutor)
+    assert not check(Proxy(EchoExecutor()), IToolExecutor, strict=True).ok
+    referent = EchoExecutor()
+    proxied = check(weakref.proxy(referent), IToolExecutor)
+    assert proxied.ok
+    assert "weak reference proxy" in proxied.warnings[0].found
+
+
+class _IntVersion:
+    version: int
+
+    def get_version(self) -> str:
+        return ""
+
+
+class _BoolVersion(_IntVersion):
+    @property
+    def version(self) -> bool:  # type: ignore[override]
+        return True
+
+
+class _StrVersion(_IntVersion):
+    version: str = "1.0.0"  # type: ignore[assignment]
+
+
+class _ISettable(typing_extensions.Protocol):
+    name: str
+
+
+class _ReadOnlyName:
+    @property
+    def name(self) -> str:
+        return "x"
+
+
+class _ObjectName:
+    name: object = "x"
+
+
+class _StrName:
+    name: str = "x"
+
+
+class _IReadOnlyName(typing_extensions.Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class _FrozenName:
+    name: str = "x"
+
+
+class _NamedRow(NamedTuple):
+    name: str
+
+
+def test_rule_19_frozen_fields_are_read_only() -> None:
+    assert [("name", ProblemKind.ANNOTATION)] == kinds(check(_FrozenName, _ISettable))
+    assert [("name", ProblemKind.ANNOTATION)] == kinds(check(_NamedRow("x"), _ISettable))
+    assert () == check(_FrozenName, _IReadOnlyName).problems
+    assert () == check(_NamedRow("x"), _IReadOnlyName).problems
+
+
+def test_rule_19_data_members_declared_on_both_sides_are_compared() -> None:
+    assert [("version", ProblemKind.ANNOTATION)] == kinds(check(_IntVersion, VersionedInterface))
+    assert [("version", ProblemKind.ANNOTATION)] == kinds(check(_BoolVersion, VersionedInterface))
+    assert () == check(_StrVersion, VersionedInterface).problems
+    # An attribute callers may set: settable, and of exactly its type.
+    read_only = check(_ReadOnlyName, _ISettable)
+    assert [("name", ProblemKind.ANNOTATION)] == kinds(read_only)
+    assert "read-only" in read_only.problems[0].found
+    assert [("name", ProblemKind.ANNOTATION)] == kinds(check(_ObjectName, _ISettable))
+    assert () == check(_StrName, _ISettable).problems
+
+
+def test_warnings_are_shown_by_format_and_to_dict() -> None:
+    class SeedStyle:
+        def execute(self, tool: Any, operation_name: str, **params: Any) -> Any: ...
+        async def execute_async(self, tool: Any, operation_name: str, /, **params: Any) -> Any: ...
+
+    report = check(SeedStyle, IToolExecutor)
+    text = report.format()
+    assert text.startswith(
+        f"{__name__}.{SeedStyle.__qualname__} conforms to IToolExecutor, with 1 warning:"
+    )
+    assert "  - warning: execute: expected positional-only parameters" in text
+    data = report.to_dict()
+    assert True is data["conforms"]
+    assert ["keyword_collision"] == [w["kind"] for w in data["warnings"]]
+    both = check(SyncOnlyExecutor, IToolExecutor)
+    assert "(1 problem)" in both.format()
+
+
+class _Operations:
+    """A conforming IOperationExecutor to derive broken ones from."""
+
+    async def execute_operation(self, operation_spec: str, params: dict[str, Any]) -> Any: ...
+
+    async def batch_execute_operations(self, operations: list[dict[str, Any]]) -> list[Any]:
+        return []
+
+    async def execute_operations_sequence(
+        self,
+        operations: list[dict[str, Any]],
+        user_id: str,
+        task_id: str,
+        stop_on_failure: bool = False,
+        save_callback: Callable[..., Any] | None = None,
+    ) -> list[Any]:
+        return []
+
+    async def execute_parallel_operations(self, operations: list[dict[str, Any]]) -> list[Any]:
+        return []
 
 
 # --- versions -------------------------------------------------------------------------------
@@ -525,7 +1018,9 @@ def test_implements_is_enforced_statically_by_mypy_and_pyright(tmp_path: Path) -
     assert [("snippet.py", 14, "arg-type")] == _errors(mypy)
     pyright = _checkers.find_pyright()
     if pyright is None:
-        pytest.skip("pyright is not installed (run `make install` or set $PYRIGHT)")
+        pytest.skip(
+            "pyright is not installed (pip install 'execproto[typecheck]', or set $PYRIGHT)"
+        )
     config = {
         "include": [source.name],
         "typeCheckingMode": "strict",
@@ -590,6 +1085,11 @@ def _parameter_source(draw: st.DrawFn, protocol_signature: inspect.Signature) ->
     return ", ".join(parts)
 
 
+def _is_async_member(protocol: Any, name: str) -> bool:
+    # As check() reads it: an async def, or a def declared to return a Coroutine.
+    return bool(_members.spec_of(protocol).methods[name].is_async)
+
+
 @st.composite
 def _implementations(draw: st.DrawFn) -> tuple[type, Any]:
     protocol = draw(st.sampled_from(_PROTOCOLS))
@@ -602,7 +1102,7 @@ def _implementations(draw: st.DrawFn) -> tuple[type, Any]:
         if flavour == "attribute":
             lines.append(f"    {name} = 3")
             continue
-        is_async = inspect.iscoroutinefunction(wanted)
+        is_async = _is_async_member(protocol, name)
         if flavour == "async":
             is_async = not is_async
         parameters = draw(_parameter_source(inspect.signature(wanted)))
@@ -638,8 +1138,13 @@ def _call(member: Any, is_async: bool, args: list[Any], kwargs: dict[str, Any]) 
     return result if not is_async else None
 
 
-def _oracle(cls: type, protocol: Any) -> bool:
-    """Whether every call the protocol allows works on an instance, found by calling."""
+def _oracle(cls: type, protocol: Any, collisions: bool) -> bool:
+    """Whether every call the protocol allows works on an instance, found by calling.
+
+    With *collisions*, the keys tried in ``**params`` include the member's own
+    positional-or-keyword parameter names (which fail with "multiple values"): what
+    ``check(strict=True)`` rejects and ``check()`` only warns about.
+    """
     instance = cls()
     P = inspect.Parameter
     for name in _members.spec_of(protocol).members:
@@ -647,7 +1152,7 @@ def _oracle(cls: type, protocol: Any) -> bool:
         if member is None or not callable(member):
             return False
         wanted = getattr(protocol, name)
-        is_async = inspect.iscoroutinefunction(wanted)
+        is_async = _is_async_member(protocol, name)
         parameters = list(inspect.signature(wanted).parameters.values())[1:]
         positional = [
             p for p in parameters if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)
@@ -671,9 +1176,14 @@ def _oracle(cls: type, protocol: Any) -> bool:
                 p.name for p in parameters if p.kind in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY)
             }
             # **params may hold any key: try every name either side could care about.
-            own_names = tuple(inspect.signature(member).parameters)
-            candidates = (*_POOL, *own_names, "zz_extra")
-            extra = {key: object() for key in candidates if key not in capable}
+            own = inspect.signature(member).parameters.values()
+            candidates = (*_POOL, *(p.name for p in own), "zz_extra")
+            collidable = {p.name for p in own if p.kind is P.POSITIONAL_OR_KEYWORD}
+            extra = {
+                key: object()
+                for key in candidates
+                if key not in capable and (collisions or key not in collidable)
+            }
             shapes.append((minimal, extra))
         try:
             bindings = [_call(member, is_async, list(a), dict(k)) for a, k in shapes]
@@ -698,7 +1208,8 @@ def _oracle(cls: type, protocol: Any) -> bool:
 @given(_implementations())
 def test_check_agrees_with_calling_the_members(case: tuple[type, Any]) -> None:
     cls, protocol = case
-    assert _oracle(cls, protocol) == check(cls, protocol).ok
+    assert _oracle(cls, protocol, collisions=False) == check(cls, protocol).ok
+    assert _oracle(cls, protocol, collisions=True) == check(cls, protocol, strict=True).ok
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -62,14 +62,21 @@ def find_pyright() -> str | None:
     Looked for in this order: ``$PYRIGHT`` (taken as given, so a wrong value fails loudly
     when run instead of being skipped); the copy ``make install`` puts in the virtualenv of
     the running interpreter (``<sys.prefix>/pyright/node_modules/.bin/pyright``), which is
-    the pinned version; then ``pyright`` on ``PATH``.
+    the pinned version; the ``pyright`` command beside the running interpreter (what
+    ``pip install 'execproto[typecheck]'`` installs: PyPI's ``pyright`` package, which bundles
+    the pinned pyright and, with its ``nodejs`` extra, Node.js, so it runs offline); then
+    ``pyright`` on ``PATH``.
     """
     configured = os.environ.get("PYRIGHT")
     if configured:
         return configured
-    bundled = shutil.which(str(Path(sys.prefix) / BUNDLED_PYRIGHT))
-    if bundled is not None:
-        return bundled
+    for candidate in (
+        Path(sys.prefix) / BUNDLED_PYRIGHT,
+        Path(sys.executable).parent / "pyright",
+    ):
+        found = shutil.which(str(candidate))
+        if found is not None:
+            return found
     return shutil.which("pyright")
 
 
@@ -106,7 +113,9 @@ def run_mypy(
             reports failure without a message that can be read.
     """
     if importlib.util.find_spec("mypy") is None:
-        raise CheckerFailure(f"not installed (pip install mypy into {sys.executable})")
+        raise CheckerFailure(
+            f"mypy is not installed for {sys.executable} (pip install 'execproto[typecheck]')"
+        )
     config = cwd / "mypy.ini"
     config.write_text("[mypy]\n", encoding="utf-8")
     command = [

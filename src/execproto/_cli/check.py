@@ -1,13 +1,20 @@
 """``execproto check module:Name``: which protocols an object or class conforms to, and why not.
 
-Runtime verdicts come from :func:`execproto.conformance.check`. With ``--static``, mypy and
-pyright are run (``--strict`` / strict mode) on a generated file that assigns the target to
-each protocol, and their verdicts are shown beside the runtime one. Output is a rich table
-when ``rich`` is installed (extra ``cli``), plain text otherwise, or JSON with ``--json``.
+Runtime verdicts come from :func:`execproto.conformance.check`: every problem, and every
+warning under its verdict (a keyword that ``**params`` could collide with, what cannot be
+verified). ``--strict`` makes warnings problems. An object the check cannot introspect (a C
+callable without a signature, a ``__getattr__`` proxy) is "cannot verify", with the reason.
+With ``--static``, mypy and pyright run on a generated file that assigns the target to each
+protocol (:mod:`execproto._cli._static`) and their verdicts are shown beside the runtime one,
+with their whole messages; they come with the extra ``typecheck``.
+
+Output: on a terminal, the verdicts are a table drawn by ``rich`` when it is installed (extra
+``cli``); into a pipe or file, the same table as plain text; ``--json`` for machines.
 
 Exit codes: 0 when the target conforms to every ``--protocol`` given (or, without
-``--protocol``, to at least one execproto protocol); 1 otherwise; 2 for bad input (a target
-that cannot be imported, an unknown protocol name).
+``--protocol``, to at least one execproto protocol); 1 otherwise (with ``--strict``, also
+when a warning remains); 2 for bad input (a target that cannot be imported, an unknown
+protocol name, ``--static`` without the checkers).
 """
 
 from __future__ import annotations
@@ -15,27 +22,20 @@ from __future__ import annotations
 import argparse
 import difflib
 import importlib
-import importlib.util
 import json
 import os
-import re
 import sys
-import tempfile
-import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TextIO
 
 import typing_extensions
 
 from execproto import protocols, typed
-from execproto._cli import _checkers
-from execproto.conformance import ConformanceReport, ProblemKind, check
+from execproto._cli import _static
+from execproto.conformance import ConformanceReport, Problem, ProblemKind, check
 
 __all__ = ["add_arguments", "run"]
-
-_STATIC_TIMEOUT = 600.0
 
 
 class _BadInput(Exception):
@@ -43,22 +43,17 @@ class _BadInput(Exception):
 
 
 @dataclass
-class _StaticVerdict:
-    """One checker's verdict on one protocol: ``None`` accepted, else the reason."""
-
-    accepted: bool | None
-    detail: str
-
-
-@dataclass
 class _Result:
     protocol_name: str
     report: ConformanceReport
-    static: dict[str, _StaticVerdict] = field(default_factory=dict[str, _StaticVerdict])
+    static: dict[str, _static.StaticVerdict] = field(
+        default_factory=dict[str, _static.StaticVerdict]
+    )
 
     def to_dict(self) -> dict[str, Any]:
         data = self.report.to_dict()
         data["protocol"] = self.protocol_name
+        data["verdict"] = _verdict(self.report)
         if self.static:
             data["static"] = {
                 checker: {"accepted": verdict.accepted, "detail": verdict.detail}
@@ -86,7 +81,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--static",
         action="store_true",
-        help="also run mypy and pyright on a generated assignment and show their verdicts",
+        help="also run mypy and pyright on a generated assignment and show their verdicts "
+        f"(they come with: {_static.INSTALL_HINT})",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="make warnings problems: a keyword that **params could collide with, and "
+        "whatever cannot be verified, fail the check",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
 
@@ -99,12 +101,32 @@ def run(args: argparse.Namespace) -> int:
     except _BadInput as error:
         print(f"execproto check: error: {error}", file=sys.stderr)
         return 2
-    results = [_Result(name, check(target, protocol)) for name, protocol in chosen.items()]
     if args.static:
-        _run_static(target_module, target_path, isinstance(target, type), chosen, results)
+        missing = _static.missing_checkers()
+        if missing:
+            print(
+                f"execproto check: error: --static runs mypy and pyright, and "
+                f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed "
+                f"for {sys.executable}; install both with: {_static.INSTALL_HINT}",
+                file=sys.stderr,
+            )
+            return 2
+    results = [
+        _Result(name, _checked(target, protocol, args.strict)) for name, protocol in chosen.items()
+    ]
+    if args.static:
+        is_class = isinstance(target, type)
+        by_checker = _static.static_verdicts(target_module, target_path, is_class, chosen)
+        for result in results:
+            for checker, by_protocol in by_checker.items():
+                result.static[checker] = by_protocol[result.protocol_name]
     explicit = args.protocol is not None
     if args.json:
-        payload = {"target": args.target, "results": [result.to_dict() for result in results]}
+        payload = {
+            "target": args.target,
+            "strict": args.strict,
+            "results": [result.to_dict() for result in results],
+        }
         print(json.dumps(payload, indent=2))
     else:
         _render(args.target, results, explicit, sys.stdout)
@@ -113,8 +135,26 @@ def run(args: argparse.Namespace) -> int:
     return 0 if passed else 1
 
 
-# --------------------------------------------------------------------------------------------
-# Input
+def _checked(target: object, protocol: object, strict: bool) -> ConformanceReport:
+    """``check()``, and a "cannot verify" report when introspecting the target itself fails."""
+    try:
+        return check(target, protocol, strict=strict)
+    except Exception as error:
+        # check() reads attributes of the target's class (its MRO, annotations); an object
+        # whose class defeats that is reported, never a traceback.
+        finding = Problem(
+            "-",
+            ProblemKind.UNVERIFIED,
+            "an object whose class can be read",
+            f"cannot verify: reading {type(target).__qualname__} failed with "
+            f"{type(error).__name__}: {error}",
+            "check a class or object of plain Python classes",
+        )
+        name = getattr(protocol, "__qualname__", repr(protocol))
+        subject = f"{type(target).__module__}.{type(target).__qualname__} instance"
+        if strict:
+            return ConformanceReport(subject, name, (finding,))
+        return ConformanceReport(subject, name, (), (finding,))
 
 
 def _import_target(spec: str) -> tuple[str, str, object]:
@@ -191,163 +231,30 @@ def _protocols(names: Sequence[str] | None) -> dict[str, object]:
     return chosen
 
 
-# --------------------------------------------------------------------------------------------
-# Static verdicts
+def _verdict(report: ConformanceReport) -> str:
+    """The verdict cell: conforms, does not conform, or cannot verify (with the count)."""
+    findings = [*report.problems, *report.warnings]
+    unverified = [f for f in findings if f.kind is ProblemKind.UNVERIFIED]
+    if report.problems and len(unverified) < len(report.problems):
+        return "does not conform"
+    if unverified:
+        return "cannot verify"
+    if report.warnings:
+        count = len(report.warnings)
+        return f"conforms, {count} warning{'s' if count != 1 else ''}"
+    return "conforms"
 
 
-def _search_roots(module_names: Sequence[str]) -> list[str]:
-    """Directories from which *module_names* are importable, for MYPYPATH / extraPaths."""
-    roots: list[str] = []
-    for name in module_names:
-        module = sys.modules.get(name)
-        file = getattr(module, "__file__", None)
-        if not file:
-            continue
-        path = Path(file).resolve()
-        depth = name.count(".") + (2 if path.name == "__init__.py" else 1)
-        root = path.parents[depth - 1]
-        if "site-packages" in root.parts or "dist-packages" in root.parts:
-            continue  # the checkers find installed packages themselves
-        if str(root) not in roots:
-            roots.append(str(root))
-    return roots
-
-
-def _type_expression(name: str, protocol: object) -> tuple[str, str]:
-    """Return (import line, annotation) naming *protocol* in generated code."""
-    origin = typing.get_origin(protocol) or protocol
-    assert isinstance(origin, type)
-    module, qualname = origin.__module__, origin.__qualname__
-    alias = "_p_" + re.sub(r"\W", "_", name)
-    annotation = alias
-    parameters = getattr(origin, "__parameters__", ())
-    if parameters:
-        annotation += "[" + ", ".join("Any" for _ in parameters) + "]"
-    return f"from {module} import {qualname} as {alias}", annotation
-
-
-def _generate(
-    target_module: str, target_path: str, is_class: bool, chosen: dict[str, object]
-) -> tuple[str, dict[int, str]]:
-    lines = [f"import {target_module} as _target_module"]
-    annotations: dict[str, str] = {}
-    for name, protocol in chosen.items():
-        import_line, annotations[name] = _type_expression(name, protocol)
-        lines.append(import_line)
-    if any("[" in annotation for annotation in annotations.values()):
-        # Only when used: pyright strict reports an unused import, which would make every
-        # verdict inconclusive.
-        lines.insert(0, "from typing import Any")
-    lines.append("")
-    line_of: dict[int, str] = {}
-    reference = f"_target_module.{target_path}"
-    for index, name in enumerate(chosen):
-        if is_class:
-            # Public names: pyright strict reports unused private functions and variables.
-            lines.append(f"def check_{index}(value: {reference}) -> {annotations[name]}:")
-            line_of[len(lines) + 1] = name
-            lines.append("    return value")
-        else:
-            line_of[len(lines) + 1] = name
-            lines.append(f"check_{index}: {annotations[name]} = {reference}")
-    return "\n".join(lines) + "\n", line_of
-
-
-def _run_static(
-    target_module: str,
-    target_path: str,
-    is_class: bool,
-    chosen: dict[str, object],
-    results: list[_Result],
-) -> None:
-    source, line_of = _generate(target_module, target_path, is_class, chosen)
-    roots = _search_roots([target_module, "execproto"])
-    with tempfile.TemporaryDirectory(prefix="execproto-check-") as directory:
-        path = Path(directory) / "execproto_static_check.py"
-        path.write_text(source, encoding="utf-8")
-        verdicts = {
-            "mypy": _mypy(path, roots, line_of),
-            "pyright": _pyright(path, roots, line_of),
-        }
-    for result in results:
-        for checker, by_protocol in verdicts.items():
-            result.static[checker] = by_protocol[result.protocol_name]
-
-
-def _verdicts(
-    errors: list[tuple[int, str]], line_of: dict[int, str], failure: str | None
-) -> dict[str, _StaticVerdict]:
-    verdicts: dict[str, _StaticVerdict] = {}
-    unplaced = [message for line, message in errors if line not in line_of]
-    for line, name in line_of.items():
-        if failure is not None:
-            verdicts[name] = _StaticVerdict(None, failure)
-            continue
-        messages = [message for at, message in errors if at == line]
-        if messages:
-            verdicts[name] = _StaticVerdict(False, messages[0])
-        elif unplaced:
-            # An error elsewhere (the import of the target, say) makes "accepted" unreliable.
-            verdicts[name] = _StaticVerdict(None, f"inconclusive: {unplaced[0]}")
-        else:
-            verdicts[name] = _StaticVerdict(True, "accepted")
-    return verdicts
-
-
-def _mypy(path: Path, roots: list[str], line_of: dict[int, str]) -> dict[str, _StaticVerdict]:
-    environment = {**os.environ, "MYPYPATH": os.pathsep.join(roots)}
-    try:
-        diagnostics = _checkers.run_mypy(
-            [path], cwd=path.parent, env=environment, options=["--strict"], timeout=_STATIC_TIMEOUT
-        )
-    except _checkers.CheckerFailure as failure:
-        return _verdicts([], line_of, str(failure))
-    return _verdicts(_errors_in(path, diagnostics), line_of, None)
-
-
-def _pyright(path: Path, roots: list[str], line_of: dict[int, str]) -> dict[str, _StaticVerdict]:
-    executable = _checkers.find_pyright()
-    if executable is None:
-        return _verdicts(
-            [],
-            line_of,
-            "not installed (run `make install`, put pyright on PATH or set $PYRIGHT)",
-        )
-    config = {
-        "include": [path.name],
-        "typeCheckingMode": "strict",
-        "pythonVersion": f"{sys.version_info.major}.{sys.version_info.minor}",
-        "extraPaths": roots,
-    }
-    try:
-        diagnostics = _checkers.run_pyright(
-            executable, config, cwd=path.parent, env=os.environ, timeout=_STATIC_TIMEOUT
-        )
-    except _checkers.CheckerFailure as failure:
-        return _verdicts([], line_of, str(failure))
-    return _verdicts(_errors_in(path, diagnostics), line_of, None)
-
-
-def _errors_in(path: Path, diagnostics: list[_checkers.Diagnostic]) -> list[tuple[int, str]]:
-    """The errors in the generated file *path*, as (line, first line of message and code).
-
-    mypy also reports errors inside the target's own modules when it finds them through
-    ``MYPYPATH``; those are the target author's business, not a verdict on conformance.
-    """
-    generated = path.resolve()
-    return [
-        (diagnostic.line, f"{diagnostic.text.splitlines()[0]} [{diagnostic.code}]")
-        for diagnostic in diagnostics
-        if diagnostic.severity == "error" and diagnostic.path == generated
-    ]
-
-
-# --------------------------------------------------------------------------------------------
-# Output
+def _static_text(verdict: _static.StaticVerdict) -> str:
+    if verdict.accepted is True:
+        return "accepts"
+    if verdict.accepted is False:
+        return "rejects"
+    return "inconclusive"
 
 
 def _shown(results: list[_Result], explicit: bool) -> tuple[list[_Result], int]:
-    """The results whose problems are listed, and how many were left out as unrelated.
+    """The results whose findings are listed, and how many were left out as unrelated.
 
     Without ``--protocol``, a protocol of which the target has no member at all is unrelated
     (an executor is not a cache); listing its "missing" lines would bury the real problems.
@@ -357,97 +264,80 @@ def _shown(results: list[_Result], explicit: bool) -> tuple[list[_Result], int]:
     shown = [
         result
         for result in results
-        if not all(problem.kind is ProblemKind.MISSING for problem in result.report.problems)
+        if result.report.ok
+        or not all(problem.kind is ProblemKind.MISSING for problem in result.report.problems)
     ]
-    return shown, sum(1 for result in results if result not in shown and not result.report.ok)
-
-
-def _static_text(verdict: _StaticVerdict) -> str:
-    if verdict.accepted is True:
-        return "accepts"
-    if verdict.accepted is False:
-        return f"rejects: {verdict.detail}"
-    return verdict.detail
-
-
-def _rich_console(stream: TextIO) -> Any:
-    if importlib.util.find_spec("rich") is None:
-        return None
-    console_module = importlib.import_module("rich.console")
-    # No markup: cells quote user code and checker messages, where '[str, Any]' or
-    # '[return-value]' would be read as style tags and vanish.
-    return console_module.Console(file=stream, soft_wrap=False, highlight=False, markup=False)
+    return shown, sum(1 for result in results if result not in shown)
 
 
 def _render(target: str, results: list[_Result], explicit: bool, stream: TextIO) -> None:
-    console = _rich_console(stream)
-    shown, unrelated = _shown(results, explicit)
     static = bool(results and results[0].static)
-    verdict_rows = [
-        [result.protocol_name, "conforms" if result.report.ok else "does not conform"]
+    header = ["protocol", "runtime"] + (["mypy", "pyright"] if static else [])
+    rows = [
+        [result.protocol_name, _verdict(result.report)]
         + ([_static_text(result.static[c]) for c in ("mypy", "pyright")] if static else [])
         for result in results
     ]
-    verdict_header = ["protocol", "runtime"] + (["mypy", "pyright"] if static else [])
-    problem_rows = [
-        [result.protocol_name, p.member, p.kind.value, p.expected, p.found, p.fix]
-        for result in shown
-        for p in result.report.problems
-    ]
-    problem_header = ["protocol", "member", "problem", "expected", "found", "fix"]
-    footer = (
-        f"{unrelated} protocol(s) with none of their members on {target} not listed; "
-        f"name one with --protocol to see its problems."
-        if unrelated
-        else ""
-    )
-    if console is None:
-        _render_plain(target, verdict_header, verdict_rows, problem_header, problem_rows, stream)
-        if footer:
-            print(footer, file=stream)
-        return
-    table_module = importlib.import_module("rich.table")
-    # A heading line, not a caption: a caption is as narrow as the table and rich would
-    # wrap a long target in the middle of its name.
-    console.print(f"execproto check {target}", soft_wrap=True)
-    verdicts = table_module.Table()
-    for column in verdict_header:
-        verdicts.add_column(column, overflow="fold")
-    for row in verdict_rows:
-        style = "green" if row[1] == "conforms" else "red"
-        verdicts.add_row(*row, style=style)
-    console.print(verdicts)
-    if problem_rows:
-        problems = table_module.Table(title="problems", show_lines=True)
-        for column in ("protocol", "member", "problem", "details"):
-            problems.add_column(column, overflow="fold")
-        for protocol, member, kind, expected, found, fix in problem_rows:
-            details = f"expected: {expected}\nfound: {found}\nfix: {fix}"
-            problems.add_row(protocol, member, kind, details)
-        console.print(problems)
-    if footer:
-        console.print(footer)
-
-
-def _render_plain(
-    target: str,
-    verdict_header: list[str],
-    verdict_rows: list[list[str]],
-    problem_header: list[str],
-    problem_rows: list[list[str]],
-    stream: TextIO,
-) -> None:
     print(f"execproto check {target}", file=stream)
-    print(_plain_table(verdict_header, verdict_rows), file=stream)
-    if problem_rows:
+    print("", file=stream)
+    if not _rich_table(header, rows, stream):
+        print(_plain_table(header, rows), file=stream)
+    shown, unrelated = _shown(results, explicit)
+    for result in shown:
+        lines = _details(result)
+        if lines:
+            print("", file=stream)
+            print("\n".join(lines), file=stream)
+    if unrelated:
         print("", file=stream)
-        print("problems:", file=stream)
-        for row in problem_rows:
-            protocol, member, kind, expected, found, fix = row
-            print(f"  {protocol}.{member} [{kind}]", file=stream)
-            print(f"    expected: {expected}", file=stream)
-            print(f"    found:    {found}", file=stream)
-            print(f"    fix:      {fix}", file=stream)
+        print(
+            f"{unrelated} protocol(s) with none of their members on {target} not listed; "
+            f"name one with --protocol to see its problems.",
+            file=stream,
+        )
+
+
+def _details(result: _Result) -> list[str]:
+    """The lines listed under a verdict: its findings, then the checkers' whole messages."""
+    report = result.report
+    findings = [(p, "") for p in report.problems] + [(w, " (warning)") for w in report.warnings]
+    lines: list[str] = []
+    for finding, suffix in findings:
+        lines.append(f"  {result.protocol_name}.{finding.member} [{finding.kind.value}]{suffix}")
+        lines.append(f"    expected: {finding.expected}")
+        lines.append(f"    found:    {finding.found}")
+        lines.append(f"    fix:      {finding.fix}")
+    for checker, verdict in result.static.items():
+        if verdict.accepted is True:
+            continue
+        # An inconclusive verdict's detail says so itself.
+        lines.append(f"  {checker}:" if verdict.accepted is None else f"  {checker} rejects:")
+        lines.extend(f"    {line}" for line in verdict.detail.splitlines())
+    if lines:
+        lines.insert(0, f"{result.protocol_name}: {_verdict(report)}")
+    return lines
+
+
+def _rich_table(header: list[str], rows: list[list[str]], stream: TextIO) -> bool:
+    """Print the verdict table with rich on a terminal; False when not (a pipe, no rich)."""
+    if not stream.isatty():
+        return False
+    try:
+        from rich import box
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        return False
+    # The same style as `execproto run`'s step table. No markup: cells quote user code, where
+    # '[str, Any]' would be read as a style tag and vanish.
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in header:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        style = "red" if row[1] == "does not conform" else "green" if "conforms" in row[1] else ""
+        table.add_row(*row, style=style or None)
+    Console(file=stream, soft_wrap=False, highlight=False, markup=False).print(table)
+    return True
 
 
 def _plain_table(header: list[str], rows: list[list[str]]) -> str:
@@ -458,4 +348,4 @@ def _plain_table(header: list[str], rows: list[list[str]]) -> str:
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     )
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)

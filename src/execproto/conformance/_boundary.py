@@ -27,13 +27,20 @@ _MAX_PROTOCOLS = 256
 
 
 class _Shadowable:
-    """A cached verdict for a type whose instances have a ``__dict__`` that may shadow."""
+    """A cached verdict for a type whose instances have a ``__dict__`` that may shadow.
 
-    __slots__ = ("names", "ok")
+    For a generic class, ``names`` also holds ``__orig_class__`` (an instance made as
+    ``Executor[Calc]()`` carries its type arguments there), and ``by_alias`` caches the
+    verdict per subscripted class.
+    """
 
-    def __init__(self, ok: bool, names: frozenset[str]) -> None:
+    __slots__ = ("by_alias", "members", "names", "ok")
+
+    def __init__(self, ok: bool, members: frozenset[str], generic: bool) -> None:
         self.ok = ok
-        self.names = names
+        self.members = members
+        self.names = members | {"__orig_class__"} if generic else members
+        self.by_alias: dict[object, bool] = {}
 
 
 class _Verdicts(dict[type, "bool | _Shadowable"]):
@@ -76,7 +83,26 @@ def conforms(obj: object, protocol: object) -> bool:
     instance_dict = obj.__dict__
     if not instance_dict or verdict.names.isdisjoint(instance_dict):
         return verdict.ok
-    return check(obj, protocol).ok
+    return _conforms_shadowed(obj, protocol, verdict, instance_dict)
+
+
+def _conforms_shadowed(
+    obj: object, protocol: object, verdict: _Shadowable, instance_dict: dict[str, object]
+) -> bool:
+    if not verdict.members.isdisjoint(instance_dict):
+        return check(obj, protocol).ok
+    # Only __orig_class__: the verdict depends on the type arguments, not on this instance.
+    alias = instance_dict["__orig_class__"]
+    try:
+        return verdict.by_alias[alias]
+    except KeyError:
+        ok = check(obj, protocol).ok
+    except TypeError:  # an unhashable type argument
+        return check(obj, protocol).ok
+    if len(verdict.by_alias) >= _MAX_TYPES_PER_PROTOCOL:
+        verdict.by_alias.clear()
+    verdict.by_alias[alias] = ok
+    return ok
 
 
 def _conforms_first(obj: object, protocol: object) -> bool:
@@ -91,12 +117,18 @@ def _conforms_first(obj: object, protocol: object) -> bool:
     elif len(verdicts) >= _MAX_TYPES_PER_PROTOCOL:
         verdicts.clear()
     if has_instance_dict(cls):
-        verdicts[cls] = _Shadowable(ok, spec.members)
-        if not spec.members.isdisjoint(object.__getattribute__(obj, "__dict__")):
-            return check(obj, protocol).ok
+        verdict = verdicts[cls] = _Shadowable(ok, spec.members, _is_generic(cls))
+        instance_dict: dict[str, object] = object.__getattribute__(obj, "__dict__")
+        if not verdict.names.isdisjoint(instance_dict):
+            return _conforms_shadowed(obj, protocol, verdict, instance_dict)
         return ok
     verdicts[cls] = ok
     return ok
+
+
+def _is_generic(cls: type) -> bool:
+    parameters: object = getattr(cls, "__parameters__", ())
+    return isinstance(parameters, tuple) and len(typing.cast("tuple[object, ...]", parameters)) > 0
 
 
 def clear_cache() -> None:

@@ -1,4 +1,7 @@
-"""What a conformance check finds: the kinds of problem, one problem, the report.
+"""What a conformance check finds: the kinds of finding, one finding, the report.
+
+A finding is a :class:`Problem`; the report keeps two lists of them: ``problems`` decide the
+verdict, ``warnings`` do not (``check(..., strict=True)`` moves them into ``problems``).
 
 Plain data: this module imports nothing else from execproto, so :mod:`execproto.errors` can
 name :class:`ConformanceReport` in its annotations without an import cycle.
@@ -14,7 +17,11 @@ __all__ = ["ConformanceReport", "Problem", "ProblemKind"]
 
 
 class ProblemKind(str, enum.Enum):
-    """What is wrong with one member of an implementation."""
+    """What is wrong, or cannot be told, about one member of an implementation.
+
+    ``KEYWORD_COLLISION`` and ``UNVERIFIED`` are the kinds of the warnings; every other kind
+    is a problem.
+    """
 
     MISSING = "missing"
     NOT_CALLABLE = "not_callable"
@@ -23,11 +30,13 @@ class ProblemKind(str, enum.Enum):
     SIGNATURE = "signature"
     ANNOTATION = "annotation"
     VERSION = "version"
+    KEYWORD_COLLISION = "keyword_collision"
+    UNVERIFIED = "cannot_verify"
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One reason an implementation does not conform: which member, expected, found, fix."""
+    """One finding about a member: which member, what kind, expected, found, and the fix."""
 
     member: str
     kind: ProblemKind
@@ -51,33 +60,44 @@ class Problem:
 
 @dataclass(frozen=True)
 class ConformanceReport:
-    """Every problem found when checking *subject* against *protocol*; empty when it conforms.
+    """Every problem and warning found when checking *subject* against *protocol*.
 
     ``subject`` and ``protocol`` are display names. A report is true exactly when it has no
-    problems, so ``if check(obj, P):`` reads as "if obj conforms to P".
+    problems, so ``if check(obj, P):`` reads as "if obj conforms to P"; warnings (a keyword
+    that ``**params`` could collide with, what could not be verified) do not change that.
     """
 
     subject: str
     protocol: str
     problems: tuple[Problem, ...]
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """Whether the subject conforms (no problems)."""
+        """Whether the subject conforms (no problems; warnings allowed)."""
         return not self.problems
 
     def __bool__(self) -> bool:
         return not self.problems
 
     def format(self) -> str:
-        """Return a readable multi-line summary: the verdict, then one line per problem."""
-        if not self.problems:
+        """Return a readable multi-line summary: the verdict, then one line per finding."""
+        if self.problems:
+            lines = [
+                f"{self.subject} does not conform to {self.protocol} "
+                f"({_count(self.problems, 'problem')}"
+                + (f", {_count(self.warnings, 'warning')}" if self.warnings else "")
+                + "):"
+            ]
+        elif self.warnings:
+            lines = [
+                f"{self.subject} conforms to {self.protocol}, with "
+                f"{_count(self.warnings, 'warning')}:"
+            ]
+        else:
             return f"{self.subject} conforms to {self.protocol}"
-        lines = [
-            f"{self.subject} does not conform to {self.protocol} "
-            f"({len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}):"
-        ]
         lines.extend(f"  - {problem}" for problem in self.problems)
+        lines.extend(f"  - warning: {warning}" for warning in self.warnings)
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,4 +107,9 @@ class ConformanceReport:
             "protocol": self.protocol,
             "conforms": self.ok,
             "problems": [problem.to_dict() for problem in self.problems],
+            "warnings": [warning.to_dict() for warning in self.warnings],
         }
+
+
+def _count(findings: tuple[Problem, ...], noun: str) -> str:
+    return f"{len(findings)} {noun}{'s' if len(findings) != 1 else ''}"

@@ -6,16 +6,21 @@ positional-only protocol parameters are free, an extra parameter with a default 
 the stages in order (positional parameters, keyword-only ones, ``*args`` / ``**kwargs``,
 extra required ones) and also returns which parameter receives which, for the annotation
 comparison.
+
+One finding is a warning, not a problem: a positional-or-keyword parameter of the
+implementation where the protocol's is positional-only before ``**params``. The typing spec
+leaves it open (pyright accepts it, mypy rejects it), but a key of ``**params`` named like the
+parameter makes the call fail ("got multiple values for argument").
 """
 
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 
-from execproto.conformance._members import CallableMember
 from execproto.conformance._report import Problem, ProblemKind
 
-__all__ = ["format_parameters", "signature_problems", "without_self"]
+__all__ = ["Matching", "format_parameters", "signature_problems", "without_self"]
 
 _EMPTY = inspect.Parameter.empty
 _POSITIONAL_ONLY = inspect.Parameter.POSITIONAL_ONLY
@@ -27,17 +32,23 @@ _POSITIONAL = (_POSITIONAL_ONLY, _POSITIONAL_OR_KEYWORD)
 _BY_KEYWORD = (_POSITIONAL_OR_KEYWORD, _KEYWORD_ONLY)
 
 
-def without_self(member: CallableMember) -> list[inspect.Parameter] | None:
+def without_self(signature: inspect.Signature, drops_self: bool) -> list[inspect.Parameter] | None:
     """The parameters a caller supplies; ``None`` when the method cannot even take self."""
-    assert member.signature is not None
-    parameters = list(member.signature.parameters.values())
-    if not member.drops_self:
+    parameters = list(signature.parameters.values())
+    if not drops_self:
         return parameters
     if parameters and parameters[0].kind in _POSITIONAL:
         return parameters[1:]
     if parameters and parameters[0].kind is _VAR_POSITIONAL:
         return parameters
     return None
+
+
+def shown(name: str) -> str:
+    """How a report names a parameter; those read from ``Callable[...]`` have no names."""
+    if name.startswith("p") and name[1:].isdigit():
+        return f"parameter {int(name[1:]) + 1}"
+    return repr(name)
 
 
 def format_parameters(parameters: list[inspect.Parameter]) -> str:
@@ -49,20 +60,36 @@ def format_parameters(parameters: list[inspect.Parameter]) -> str:
         return "(" + ", ".join(str(p) for p in bare) + ")"
 
 
-def signature_problems(
-    name: str, wanted: list[inspect.Parameter], have: list[inspect.Parameter]
-) -> tuple[list[Problem], list[tuple[str, str]]]:
-    """Problems with *have* accepting every call *wanted* accepts, and the matched pairs.
+@dataclass
+class Matching:
+    """What one comparison of parameter lists found.
 
-    Each pair is (protocol parameter name, implementation parameter name), for comparing
+    ``pairs`` are (protocol parameter name, implementation parameter name), for comparing
     annotations.
     """
-    comparison = _Comparison(name, wanted, have)
+
+    problems: list[Problem]
+    warnings: list[Problem]
+    pairs: list[tuple[str, str]]
+
+
+def signature_problems(
+    name: str,
+    wanted: list[inspect.Parameter],
+    have: list[inspect.Parameter],
+    found_text: str | None = None,
+) -> Matching:
+    """Problems with *have* accepting every call *wanted* accepts; warnings; matched pairs.
+
+    *found_text* replaces the implementation's signature in messages (for a member whose
+    signature comes from a ``Callable[...]`` annotation).
+    """
+    comparison = _Comparison(name, wanted, have, found_text)
     comparison.positional()
     comparison.keyword_only()
     comparison.variadic()
     comparison.extras()
-    return comparison.problems, comparison.pairs
+    return Matching(comparison.problems, comparison.warnings, comparison.pairs)
 
 
 class _Comparison:
@@ -73,14 +100,19 @@ class _Comparison:
     """
 
     def __init__(
-        self, name: str, wanted: list[inspect.Parameter], have: list[inspect.Parameter]
+        self,
+        name: str,
+        wanted: list[inspect.Parameter],
+        have: list[inspect.Parameter],
+        found_text: str | None,
     ) -> None:
         self.name = name
         self.wanted = wanted
         self.have = have
         self.expected_text = format_parameters(wanted)
-        self.found_text = format_parameters(have)
+        self.found_text = found_text or f"signature {format_parameters(have)}"
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.pairs: list[tuple[str, str]] = []
         self.matched: set[str] = set()
         self.wanted_positional = [p for p in wanted if p.kind in _POSITIONAL]
@@ -95,7 +127,7 @@ class _Comparison:
                 self.name,
                 ProblemKind.SIGNATURE,
                 f"{expected} (protocol signature {self.expected_text})",
-                f"{found} (signature {self.found_text})",
+                f"{found} ({self.found_text})",
                 fix,
             )
         )
@@ -134,10 +166,15 @@ class _Comparison:
             self.pairs.append((want.name, got.name))
             if want.kind is _POSITIONAL_OR_KEYWORD:
                 if got.kind is _POSITIONAL_ONLY:
+                    declared = shown(got.name) != repr(got.name)
                     self.problem(
                         f"parameter {want.name!r} accepted by keyword too",
-                        f"{got.name!r} positional-only",
-                        f"remove the '/' after {got.name!r} (make it positional-or-keyword)",
+                        f"{shown(got.name)} positional-only"
+                        + (" (Callable[...] parameters are)" if declared else ""),
+                        f"declare {self.name!r} as a method, or annotate it with a callback "
+                        f"protocol whose __call__ takes {want.name!r} by keyword"
+                        if declared
+                        else f"remove the '/' after {got.name!r} (make it positional-or-keyword)",
                     )
                 elif got.name != want.name:
                     self.problem(
@@ -162,11 +199,19 @@ class _Comparison:
                 )
         if capturable:
             names = ", ".join(repr(name) for name in capturable)
-            self.problem(
-                f"positional-only parameters where the protocol's are, since "
-                f"**{_var_keyword_name(wanted)} may contain any key",
-                f"{names} can also be passed by keyword",
-                f"add '/' after {capturable[-1]!r} to make {names} positional-only",
+            var_keyword_name = _var_keyword_name(wanted)
+            self.warnings.append(
+                Problem(
+                    self.name,
+                    ProblemKind.KEYWORD_COLLISION,
+                    f"positional-only parameters where the protocol's are, since "
+                    f"**{var_keyword_name} may contain any key "
+                    f"(protocol signature {self.expected_text})",
+                    f"{names} can also be passed by keyword, so a key of "
+                    f"**{var_keyword_name} named {capturable[0]!r} fails with 'got multiple "
+                    f"values' ({self.found_text})",
+                    f"add '/' after {capturable[-1]!r} to make {names} positional-only",
+                )
             )
 
     def keyword_only(self) -> None:
