@@ -1222,3 +1222,15 @@ def test_conforms_agrees_with_check(case: tuple[type, Any], clear: bool) -> None
     assert expected == conforms(cls(), protocol)
     assert expected == conforms(cls(), protocol)
     assert expected == check(cls(), protocol).ok
+
+
+def test_a_class_checked_as_an_instance_is_read_through_its_metaclass_without_error() -> None:
+    # A class passed where an instance is expected (key_function=SomeClass) is an instance
+    # of ``type``, whose ``__annotations__`` entry is a descriptor, not a dict.
+    from execproto.capabilities import Namespaced
+
+    class Plain:
+        pass
+
+    assert not conforms(Plain, Namespaced)
+    assert not conforms(type, Namespaced)

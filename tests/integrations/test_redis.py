@@ -267,11 +267,6 @@ def test_an_argument_out_of_range_is_a_value_error_naming_it(
     assert str(caught.value).startswith(f"RedisCacheProvider: {expected}")
 
 
-@pytest.mark.xfail(
-    reason="conforms() finds type.__call__ on every class through the metaclass, so None "
-    "conforms to KeyFunction; passes once conformance ignores it",
-    raises=pytest.fail.Exception,
-)
 def test_a_key_function_that_is_not_callable_is_refused() -> None:
     with pytest.raises(TypeError, match="key_function must conform to KeyFunction"):
         RedisCacheProvider(OFFLINE_URL, key_function=None)  # type: ignore[arg-type]

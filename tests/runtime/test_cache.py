@@ -550,11 +550,6 @@ def test_an_argument_out_of_range_is_a_value_error_naming_it(
     assert str(caught.value).startswith(f"MemoryCacheProvider: {expected}")
 
 
-@pytest.mark.xfail(
-    reason="conforms() finds type.__call__ on every class through the metaclass, so any object "
-    "conforms to a __call__ protocol such as KeyFunction; passes once conformance ignores it",
-    raises=pytest.fail.Exception,
-)
 def test_a_key_function_that_is_not_one_is_refused_with_the_protocol_named() -> None:
     with pytest.raises(ConformanceError) as caught:
         MemoryCacheProvider(key_function="make_cache_key")  # type: ignore[arg-type]

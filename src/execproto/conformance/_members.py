@@ -377,8 +377,15 @@ def _is_data_descriptor(value: object) -> bool:
     return hasattr(type(value), "__set__") or hasattr(type(value), "__delete__")
 
 
+def _own_annotations(klass: type) -> Mapping[str, object]:
+    # ``type`` itself (the class of a class passed where an instance is checked) holds a
+    # descriptor under ``__annotations__``, not a dict: only a real mapping counts.
+    raw: object = vars(klass).get("__annotations__")
+    return typing.cast("Mapping[str, object]", raw) if isinstance(raw, Mapping) else {}
+
+
 def _class_hints(klass: type) -> Mapping[str, Any]:
-    raw = vars(klass).get("__annotations__", {})
+    raw = _own_annotations(klass)
     if not raw:
         return {}
     try:
@@ -407,7 +414,7 @@ class Subject:
     def _annotation(self, name: str) -> tuple[bool, object]:
         """Whether a class of the MRO annotates *name*, and the annotation (resolved if it can)."""
         for klass in self.cls.__mro__:
-            if name not in vars(klass).get("__annotations__", {}):
+            if name not in _own_annotations(klass):
                 continue
             hints = self._class_hints.get(klass)
             if hints is None:
