@@ -17,6 +17,7 @@ plain dict model. Importing this module imports hypothesis (extra ``testing``).
 
 from __future__ import annotations
 
+import functools
 import keyword
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -232,15 +233,18 @@ def key_inputs() -> st.SearchStrategy[KeyInput]:
     return st.tuples(*_key_part_strategies())  # pyright: ignore[reportUnknownVariableType]
 
 
-def _key_part_strategies() -> list[st.SearchStrategy[Any]]:
+# Built once: a state machine and the variant strategies draw from them thousands of times,
+# and building (and validating) a recursive strategy costs far more than drawing from it.
+@functools.cache
+def _key_part_strategies() -> tuple[st.SearchStrategy[Any], ...]:
     values = _key_values()
-    return [
+    return (
         operation_specs(),
         st.text(max_size=8),
         st.text(max_size=8),
         st.lists(values, max_size=3).map(tuple),
         st.dictionaries(st.text(max_size=6), values, max_size=3),
-    ]
+    )
 
 
 def _replace(base: KeyInput, part: int, value: Any) -> KeyInput:
