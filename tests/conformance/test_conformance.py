@@ -32,6 +32,7 @@ from execproto.conformance import (
 )
 from execproto.errors import ConformanceError
 from execproto.protocols import ICacheProvider, IOperationExecutor, IToolExecutor, IToolProvider
+from execproto.testing import Calculator
 from execproto.typed import ITypedToolExecutor, VersionedInterface
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,11 +40,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 def kinds(report: ConformanceReport) -> list[tuple[str, ProblemKind]]:
     return [(problem.member, problem.kind) for problem in report.problems]
-
-
-class Calc:
-    def add(self, a: int, b: int) -> int:
-        return a + b
 
 
 class GoodCache:
@@ -135,7 +131,7 @@ def test_parameters_that_a_params_key_could_collide_with_are_reported() -> None:
     assert [("execute", ProblemKind.SIGNATURE)] == kinds(report)
     assert "add '/' after 'operation_name'" in report.problems[0].fix
     with pytest.raises(TypeError, match="multiple values"):
-        SeedStyle().execute(Calc(), "add", tool="x")
+        SeedStyle().execute(Calculator(), "add", tool="x")
 
 
 def test_a_renamed_keyword_capable_parameter_is_reported() -> None:
@@ -239,19 +235,19 @@ def test_unresolvable_annotations_count_as_absent() -> None:
 
 def test_subscripted_generic_protocols_are_checked_with_their_type_arguments() -> None:
     class IntExecutor:
-        def execute(self, tool: Calc, name: str, /, **params: Any) -> int:
+        def execute(self, tool: Calculator, name: str, /, **params: Any) -> int:
             return 0
 
-        async def execute_async(self, tool: Calc, name: str, /, **params: Any) -> str:
+        async def execute_async(self, tool: Calculator, name: str, /, **params: Any) -> str:
             return ""
 
-    protocol = ITypedToolExecutor[Calc, int]
+    protocol = ITypedToolExecutor[Calculator, int]
     with pytest.raises(TypeError):
         isinstance(IntExecutor(), protocol)  # type: ignore[misc]
     report = check(IntExecutor(), protocol)
     assert [("execute_async", ProblemKind.ANNOTATION)] == kinds(report)
     assert "-> str" == report.problems[0].found
-    assert () == check(IntExecutor, ITypedToolExecutor[Calc, object]).problems
+    assert () == check(IntExecutor, ITypedToolExecutor[Calculator, object]).problems
     assert False is conforms(IntExecutor(), protocol)
 
 
