@@ -97,9 +97,9 @@ class CallContext:
     __slots__ = ("attempts", "call_id", "claimed")
 
     def __init__(self, call_id: str | None = None) -> None:
-        self.call_id = call_id
-        self.attempts = 1
-        self.claimed = False
+        self.call_id: str | None = call_id
+        self.attempts: int = 1
+        self.claimed: bool = False
 
     def __repr__(self) -> str:
         return f"CallContext(call_id={self.call_id!r}, attempts={self.attempts})"
