@@ -15,6 +15,7 @@ from execproto import (
     IToolExecutor,
     IToolProvider,
 )
+from execproto.testing import Calculator
 
 PROTOCOLS = [IToolProvider, IToolExecutor, ICacheProvider, IOperationExecutor, ExecutionInterface]
 
@@ -27,11 +28,6 @@ class ThirdPartyExecutor:
 
     async def execute_async(self, target: Any, op: str, /, **kw: Any) -> Any:
         return getattr(target, op)(**kw)
-
-
-class Recorder:
-    def record(self, tool: str, operation_name: str) -> tuple[str, str]:
-        return (tool, operation_name)
 
 
 def test_third_party_class_conforms_without_inheriting() -> None:
@@ -48,8 +44,8 @@ def test_object_missing_a_member_does_not_conform() -> None:
 
 
 def test_operation_parameters_named_tool_and_operation_name_pass_through() -> None:
-    result = ThirdPartyExecutor().execute(Recorder(), "record", tool="t", operation_name="o")
-    assert ("t", "o") == result
+    result = ThirdPartyExecutor().execute(Calculator(), "describe", tool="t", operation_name="o")
+    assert {"tool": "t", "operation_name": "o"} == result
 
 
 def test_protocol_execute_parameters_before_params_are_positional_only() -> None:

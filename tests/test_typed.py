@@ -18,6 +18,7 @@ from execproto import (
     ITypedToolProvider,
     VersionedInterface,
 )
+from execproto.testing import Calculator
 
 TYPED = [
     ITypedToolProvider,
@@ -28,11 +29,6 @@ TYPED = [
     VersionedInterface,
     IAsyncContextExecutor,
 ]
-
-
-class Calculator:
-    def add(self, a: int, b: int) -> int:
-        return a + b
 
 
 class CalcExecutor:

@@ -35,6 +35,7 @@ from execproto.conformance import (
 )
 from execproto.errors import ConformanceError
 from execproto.protocols import ICacheProvider, IOperationExecutor, IToolExecutor, IToolProvider
+from execproto.testing import Calculator
 from execproto.typed import ITypedToolExecutor, ITypedToolProvider, VersionedInterface
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,11 +43,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 def kinds(report: ConformanceReport) -> list[tuple[str, ProblemKind]]:
     return [(problem.member, problem.kind) for problem in report.problems]
-
-
-class Calc:
-    def add(self, a: int, b: int) -> int:
-        return a + b
 
 
 class GoodCache:
@@ -146,7 +142,7 @@ def test_parameters_that_a_params_key_could_collide_with_are_a_warning() -> None
     assert "add '/' after 'operation_name'" in report.warnings[0].fix
     assert "'got multiple values'" in report.warnings[0].found
     with pytest.raises(TypeError, match="multiple values"):
-        SeedStyle().execute(Calc(), "add", tool="x")
+        SeedStyle().execute(Calculator(), "add", tool="x")
     strict = check(SeedStyle, IToolExecutor, strict=True)
     assert [("execute", ProblemKind.KEYWORD_COLLISION)] == kinds(strict)
     assert () == strict.warnings
@@ -254,19 +250,19 @@ def test_unresolvable_annotations_count_as_absent() -> None:
 
 def test_subscripted_generic_protocols_are_checked_with_their_type_arguments() -> None:
     class IntExecutor:
-        def execute(self, tool: Calc, name: str, /, **params: Any) -> int:
+        def execute(self, tool: Calculator, name: str, /, **params: Any) -> int:
             return 0
 
-        async def execute_async(self, tool: Calc, name: str, /, **params: Any) -> str:
+        async def execute_async(self, tool: Calculator, name: str, /, **params: Any) -> str:
             return ""
 
-    protocol = ITypedToolExecutor[Calc, int]
+    protocol = ITypedToolExecutor[Calculator, int]
     with pytest.raises(TypeError):
         isinstance(IntExecutor(), protocol)  # type: ignore[misc]
     report = check(IntExecutor(), protocol)
     assert [("execute_async", ProblemKind.ANNOTATION)] == kinds(report)
     assert "-> Coroutine[Any, Any, str]" == report.problems[0].found
-    assert () == check(IntExecutor, ITypedToolExecutor[Calc, object]).problems
+    assert () == check(IntExecutor, ITypedToolExecutor[Calculator, object]).problems
     assert False is conforms(IntExecutor(), protocol)
 
 
@@ -478,12 +474,12 @@ class _Generic(Generic[T]):
 
 
 def test_rule_11_a_generic_implementation_is_checked_with_its_type_arguments() -> None:
-    protocol = ITypedToolExecutor[Calc, int]
+    protocol = ITypedToolExecutor[Calculator, int]
 
     class BoundToOther(_Generic[Other]):
         pass
 
-    class BoundToCalc(_Generic[Calc]):
+    class BoundToCalc(_Generic[Calculator]):
         pass
 
     assert [("execute", ProblemKind.ANNOTATION), ("execute_async", ProblemKind.ANNOTATION)] == (
@@ -494,15 +490,15 @@ def test_rule_11_a_generic_implementation_is_checked_with_its_type_arguments() -
     )
     assert 2 == len(check(BoundToOther, protocol).problems)
     assert () == check(BoundToCalc, protocol).problems
-    assert () == check(_Generic[Calc](), protocol).problems
+    assert () == check(_Generic[Calculator](), protocol).problems
     assert () == check(_Generic(), protocol).problems  # unbound: Any, as the checkers infer
 
 
 def test_rule_11_conforms_keeps_one_verdict_per_type_arguments() -> None:
-    protocol = ITypedToolExecutor[Calc, int]
+    protocol = ITypedToolExecutor[Calculator, int]
     assert [False, True, True, False] == [
         conforms(_Generic[Other](), protocol),
-        conforms(_Generic[Calc](), protocol),
+        conforms(_Generic[Calculator](), protocol),
         conforms(_Generic(), protocol),
         conforms(_Generic[Other](), protocol),
     ]
@@ -511,9 +507,9 @@ def test_rule_11_conforms_keeps_one_verdict_per_type_arguments() -> None:
 def test_rule_11_protocol_types_are_compared_by_their_type_arguments() -> None:
     # What a checker does with `x: ITypedToolExecutor[object, int] = calc_executor`.
     assert [("execute", ProblemKind.ANNOTATION), ("execute_async", ProblemKind.ANNOTATION)] == (
-        kinds(check(ITypedToolExecutor[Calc, int], ITypedToolExecutor[object, int]))
+        kinds(check(ITypedToolExecutor[Calculator, int], ITypedToolExecutor[object, int]))
     )
-    assert () == check(ITypedToolExecutor[object, bool], ITypedToolExecutor[Calc, int]).problems
+    assert () == check(ITypedToolExecutor[object, bool], ITypedToolExecutor[Calculator, int]).problems
 
 
 def test_rule_12_a_generic_method_cannot_be_verified() -> None:
@@ -522,7 +518,7 @@ def test_rule_12_a_generic_method_cannot_be_verified() -> None:
         def has_tool(self, tool_name: str) -> bool:
             return False
 
-    report = check(Provider, ITypedToolProvider[Calc])
+    report = check(Provider, ITypedToolProvider[Calculator])
     assert report.ok
     assert [("get_tool", ProblemKind.UNVERIFIED)] == warning_kinds(report)
     assert "type variable of a generic method" in report.warnings[0].found
@@ -659,10 +655,10 @@ def test_rule_15_a_partial_is_checked_with_the_signature_python_binds() -> None:
     assert ["execute"] == [p.member for p in report.problems]
     assert "(engine, tool, name, /, **params)" in report.problems[0].found
     with pytest.raises(TypeError):
-        KeywordToKwargs.execute(Calc(), "add")
+        KeywordToKwargs.execute(Calculator(), "add")
     assert not check(BindsTool, IToolExecutor).ok
     with pytest.raises(TypeError, match="multiple values"):
-        BindsTool.execute(Calc(), "add")
+        BindsTool.execute(Calculator(), "add")
 
 
 def test_rule_16_a_callable_without_a_readable_signature_cannot_be_verified() -> None:

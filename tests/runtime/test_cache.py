@@ -17,18 +17,8 @@ from execproto.errors import CacheKeyError, ConformanceError
 from execproto.protocols import ICacheProvider
 from execproto.runtime.cache import CacheStats, MemoryCacheProvider
 from execproto.runtime.keys import make_cache_key
+from execproto.testing import ManualClock
 from execproto.typed import IAsyncCacheProvider
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand, so TTL is tested without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
 
 # --- protocols --------------------------------------------------------------------------
 
@@ -157,12 +147,12 @@ def test_memory_stays_bounded_whatever_the_key_stream() -> None:
 
 
 def test_an_entry_is_never_returned_after_its_ttl() -> None:
-    clock = FakeClock()
+    clock = ManualClock(1000.0)
     cache = MemoryCacheProvider(ttl=10.0, clock=clock)
     cache.add_to_cache("k", "v")
-    clock.now += 9.999
+    clock.advance(9.999)
     assert (True, "v") == cache.lookup("k")
-    clock.now += 0.001
+    clock.advance(0.001)
     assert (False, None) == cache.lookup("k")
     assert 0 == len(cache)
     assert CacheStats(hits=1, misses=1, evictions=0, expirations=1, size=0, maxsize=1024) == (
@@ -171,32 +161,32 @@ def test_an_entry_is_never_returned_after_its_ttl() -> None:
 
 
 def test_storing_again_restarts_the_ttl() -> None:
-    clock = FakeClock()
+    clock = ManualClock(1000.0)
     cache = MemoryCacheProvider(ttl=10.0, clock=clock)
     cache.add_to_cache("k", 1)
-    clock.now += 8
+    clock.advance(8)
     cache.add_to_cache("k", 2)
-    clock.now += 8
+    clock.advance(8)
     assert (True, 2) == cache.lookup("k")
 
 
 def test_expire_removes_expired_entries_only() -> None:
-    clock = FakeClock()
+    clock = ManualClock(1000.0)
     cache = MemoryCacheProvider(ttl=10.0, clock=clock)
     cache.add_to_cache("old", 1)
-    clock.now += 5
+    clock.advance(5)
     cache.add_to_cache("new", 2)
-    clock.now += 5
+    clock.advance(5)
     assert 1 == cache.expire()
     assert 1 == len(cache)
     assert (True, 2) == cache.lookup("new")
 
 
 def test_without_ttl_entries_do_not_expire() -> None:
-    clock = FakeClock()
+    clock = ManualClock(1000.0)
     cache = MemoryCacheProvider(clock=clock)
     cache.add_to_cache("k", 1)
-    clock.now += 10**9
+    clock.advance(10**9)
     assert 0 == cache.expire()
     assert (True, 1) == cache.lookup("k")
 
@@ -435,7 +425,7 @@ class CacheModel(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.clock = FakeClock()
+        self.clock = ManualClock(1000.0)
         self.cache = MemoryCacheProvider(maxsize=self.MAXSIZE, ttl=self.TTL, clock=self.clock)
         # Plain dict, insertion order = recency order (re-inserted on every use).
         self.model: dict[str, tuple[Any, float]] = {}
@@ -451,7 +441,7 @@ class CacheModel(RuleBasedStateMachine):
         self.cache.add_to_cache(key, value)
         # The model keeps its own copy, so a cache that handed out the stored object would
         # be caught by the reader's mutation in lookup().
-        self._use(key, copy.deepcopy(value), self.clock.now + self.TTL)
+        self._use(key, copy.deepcopy(value), self.clock() + self.TTL)
         if len(self.model) > self.MAXSIZE:
             del self.model[next(iter(self.model))]
 
@@ -459,7 +449,7 @@ class CacheModel(RuleBasedStateMachine):
     def lookup(self, key: str) -> None:
         found, value = self.cache.lookup(key)
         entry = self.model.get(key)
-        if entry is not None and entry[1] <= self.clock.now:
+        if entry is not None and entry[1] <= self.clock():
             del self.model[key]
             entry = None
         if entry is None:
@@ -474,11 +464,11 @@ class CacheModel(RuleBasedStateMachine):
 
     @rule(seconds=st.floats(min_value=0.0, max_value=12.0))
     def advance(self, seconds: float) -> None:
-        self.clock.now += seconds
+        self.clock.advance(seconds)
 
     @rule()
     def expire(self) -> None:
-        now = self.clock.now
+        now = self.clock()
         expired = [key for key, (_, deadline) in self.model.items() if deadline <= now]
         for key in expired:
             del self.model[key]

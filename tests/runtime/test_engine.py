@@ -25,14 +25,7 @@ from execproto.runtime.engine import ExecutionEngine, available_engines, load_en
 from execproto.runtime.executor import ToolExecutor
 from execproto.runtime.monitoring import Monitor
 from execproto.runtime.registry import ToolRegistry
-
-
-class Maths:
-    def add(self, a: int, b: int) -> int:
-        return a + b
-
-    async def double(self, x: int) -> int:
-        return 2 * x
+from execproto.testing import Calculator
 
 
 class Rendezvous:
@@ -49,7 +42,7 @@ class Rendezvous:
 @pytest.fixture
 def registry() -> ToolRegistry:
     registry = ToolRegistry()
-    registry.register("maths", Maths())
+    registry.register("calc", Calculator())
     return registry
 
 
@@ -139,11 +132,11 @@ async def test_runs_sync_and_async_operations_on_the_local_engine(
 ) -> None:
     engine = ExecutionEngine(registry, tool_executor)
     assert "local" == engine.engine
-    assert 5 == await engine.execute_operation("maths.add", {"a": 2, "b": 3})
+    assert 5 == await engine.execute_operation("calc.add", {"a": 2, "b": 3})
     assert [8, 10] == await engine.batch_execute_operations(
         [
-            {"operation": "maths.double", "params": {"x": 4}},
-            {"operation": "maths.add", "params": {"a": 4, "b": 6}},
+            {"operation": "calc.multiply", "params": {"a": 4, "b": 2}},
+            {"operation": "calc.add", "params": {"a": 4, "b": 6}},
         ]
     )
 
@@ -162,7 +155,7 @@ async def test_private_and_attribute_lookups_are_refused_as_e001(
 ) -> None:
     engine = ExecutionEngine(registry, tool_executor)
     steps = await engine.execute_parallel_operations(
-        [{"operation": "maths.__init__"}, {"operation": "maths.__class__"}]
+        [{"operation": "calc.__init__"}, {"operation": "calc.__class__"}]
     )
     assert [TaskStatus.FAILED] * 2 == [step.status for step in steps]
     assert ["E001", "E001"] == [str(step.error_code) for step in steps]
@@ -220,7 +213,7 @@ async def test_engines_load_from_entry_points_with_their_options(
     async with ExecutionEngine(
         registry, tool_executor, engine="recording", engine_options={"tag": "x"}
     ) as engine:
-        assert 3 == await engine.execute_operation("maths.add", {"a": 1, "b": 2})
+        assert 3 == await engine.execute_operation("calc.add", {"a": 1, "b": 2})
         assert "recording" in engine.engine_names()
     [executor] = built
     assert (["add"], "x", True) == (executor.ran, executor.tag, executor.closed)
@@ -240,10 +233,12 @@ async def test_registered_executors_are_used_by_name_and_not_closed(
     custom = RecordingExecutor(tool_executor)
     engine = ExecutionEngine(registry, tool_executor)
     engine.register_executor("custom", custom)
-    assert 14 == await engine.operations("custom").execute_operation("maths.double", {"x": 7})
-    assert 2 == await engine.execute_operation("maths.double", {"x": 1})
+    assert 14 == await engine.operations("custom").execute_operation(
+        "calc.multiply", {"a": 7, "b": 2}
+    )
+    assert 2 == await engine.execute_operation("calc.multiply", {"a": 1, "b": 2})
     await engine.aclose()
-    assert (["double"], False) == (custom.ran, custom.closed)
+    assert (["multiply"], False) == (custom.ran, custom.closed)
 
 
 def test_register_executor_refuses_non_conforming_and_duplicate_executors(
@@ -260,7 +255,7 @@ def test_register_executor_refuses_non_conforming_and_duplicate_executors(
 async def test_closing_never_closes_the_callers_tool_executor(registry: ToolRegistry) -> None:
     with ToolExecutor() as tool_executor:
         async with ExecutionEngine(registry, tool_executor) as engine:
-            await engine.execute_operation("maths.add", {"a": 1, "b": 1})
+            await engine.execute_operation("calc.add", {"a": 1, "b": 1})
         assert not tool_executor.closed
 
 
@@ -445,11 +440,11 @@ async def test_every_operation_executor_of_the_engine_gets_its_monitor(
         assert monitor is engine.operations().monitor
         assert monitor is engine.operations("recorded").monitor
         await engine.execute_operations_sequence(
-            [{"operation": "maths.add", "params": {"a": 1, "b": 2}}], "u", "t"
+            [{"operation": "calc.add", "params": {"a": 1, "b": 2}}], "u", "t"
         )
-        await engine.batch_execute_operations([{"operation": "maths.nope"}])
+        await engine.batch_execute_operations([{"operation": "calc.nope"}])
 
     assert {
-        "maths.add": {"completed": 1},
-        "maths.nope": {"failed E001": 1},
+        "calc.add": {"completed": 1},
+        "calc.nope": {"failed E001": 1},
     } == monitor.metrics.snapshot()["outcomes"]

@@ -1,5 +1,7 @@
-"""Tests of the contract kit itself: every suite fails on a deliberately broken
-implementation (its teeth), and the strategies, state machine, clock and plugin work."""
+"""Tests of the contract kit itself: the plugin, the profiles of promises and of hypothesis
+settings, forced thread interleaving, the strategies, state machine and clock. That every
+check fails on a deliberately broken implementation (the kit's teeth) is shown by the gallery:
+``test_gallery.py``."""
 
 from __future__ import annotations
 
@@ -58,463 +60,6 @@ def run_contract(pytester: pytest.Pytester, source: str, *args: str) -> pytest.R
     return pytester.runpytest(*_plugin_args(), "-p", "no:cacheprovider", "-p", "no:asyncio", *args)
 
 
-def assert_only_failure(pytester: pytest.Pytester, source: str, test_name: str) -> None:
-    node = f"test_broken.py::TestBroken::{test_name}"
-    result = run_contract(pytester, source, "-rf", node)
-    # A broken implementation may also break the test's teardown (an error); what matters is
-    # that the contract check itself failed.
-    assert (1, 0) == (result.parseoutcomes().get("failed"), result.parseoutcomes().get("passed", 0))
-    result.stdout.fnmatch_lines([f"FAILED {node}*"])
-
-
-PROVIDER = """
-class TestBroken(ToolProviderContract):
-    def make_provider(self, tools):
-        return Broken(tools)
-
-    def register_tool(self, provider, name, tool):
-        provider.register(name, tool)
-
-    def unregister_tool(self, provider, name):
-        provider.unregister(name)
-"""
-
-BROKEN_PROVIDERS = {
-    "forgets_unregister": (
-        """
-        class Broken(DictToolProvider):
-            def unregister(self, name):
-                pass
-        """,
-        "test_unregistered_tool_is_no_longer_found",
-    ),
-    "returns_none_for_unknown": (
-        """
-        class Broken(DictToolProvider):
-            def get_tool(self, tool_name):
-                return self._tools.get(tool_name)
-        """,
-        "test_unregistered_name_is_not_found",
-    ),
-    "finds_its_own_attributes": (
-        """
-        class Broken(DictToolProvider):
-            def get_tool(self, tool_name):
-                if self.has_tool(tool_name):
-                    return self._tools.get(tool_name) or getattr(self, tool_name)
-                raise LookupError(tool_name)
-
-            def has_tool(self, tool_name):
-                return tool_name in self._tools or hasattr(self, tool_name)
-        """,
-        "test_provider_attributes_are_not_tools",
-    ),
-    "has_tool_disagrees_with_get_tool": (
-        """
-        class Broken(DictToolProvider):
-            def has_tool(self, tool_name):
-                return tool_name.lower() in {name.lower() for name in self._tools}
-        """,
-        "test_has_tool_agrees_with_get_tool",
-    ),
-}
-
-
-@pytest.mark.parametrize(
-    ("broken", "test_name"), BROKEN_PROVIDERS.values(), ids=list(BROKEN_PROVIDERS)
-)
-def test_provider_contract_fails_a_broken_provider(
-    pytester: pytest.Pytester, broken: str, test_name: str
-) -> None:
-    assert_only_failure(pytester, textwrap.dedent(broken) + PROVIDER, test_name)
-
-
-EXECUTOR = """
-class TestBroken(ToolExecutorContract):
-    def make_executor(self):
-        return Broken()
-"""
-
-BROKEN_EXECUTORS = {
-    "async_path_differs": (
-        """
-        class Broken(ThreadedToolExecutor):
-            async def execute_async(self, tool, operation_name, /, **params):
-                result = await super().execute_async(tool, operation_name, **params)
-                return [result] if isinstance(result, list) else result
-        """,
-        "test_sync_and_async_paths_return_the_same_value",
-    ),
-    "blocks_the_loop": (
-        """
-        import inspect
-        class Broken(ThreadedToolExecutor):
-            async def execute_async(self, tool, operation_name, /, **params):
-                method = getattr(tool, operation_name)
-                if inspect.iscoroutinefunction(method):
-                    return await method(**params)
-                return method(**params)
-        """,
-        "test_async_path_does_not_block_the_event_loop",
-    ),
-    "calls_private_names": (
-        """
-        class Broken(ThreadedToolExecutor):
-            def execute(self, tool, operation_name, /, **params):
-                if operation_name.startswith("_") and hasattr(tool, operation_name):
-                    return getattr(tool, operation_name)(**params)
-                return super().execute(tool, operation_name, **params)
-        """,
-        "test_private_names_are_not_operations",
-    ),
-    "evaluates_properties": (
-        """
-        class Broken(ThreadedToolExecutor):
-            def execute(self, tool, operation_name, /, **params):
-                member = getattr(tool, operation_name, None)
-                if not callable(member):
-                    raise ValueError(operation_name)
-                return super().execute(tool, operation_name, **params)
-        """,
-        "test_properties_and_data_attributes_are_not_operations",
-    ),
-    "hides_the_error": (
-        """
-        class Broken(ThreadedToolExecutor):
-            def execute(self, tool, operation_name, /, **params):
-                try:
-                    return super().execute(tool, operation_name, **params)
-                except Exception as err:
-                    raise RuntimeError(str(err)) from None
-        """,
-        "test_operation_error_reaches_the_caller",
-    ),
-    "does_not_validate_parameters": (
-        """
-        class Broken(ThreadedToolExecutor):
-            def execute(self, tool, operation_name, /, **params):
-                return getattr(tool, operation_name)(**params)
-        """,
-        "test_unacceptable_parameters_raise_value_error_before_running",
-    ),
-}
-
-
-@pytest.mark.parametrize(
-    ("broken", "test_name"), BROKEN_EXECUTORS.values(), ids=list(BROKEN_EXECUTORS)
-)
-def test_executor_contract_fails_a_broken_executor(
-    pytester: pytest.Pytester, broken: str, test_name: str
-) -> None:
-    assert_only_failure(pytester, textwrap.dedent(broken) + EXECUTOR, test_name)
-
-
-CACHE = """
-def make():
-    return Broken(maxsize=8, ttl=30.0)
-
-class TestBroken(CacheProviderContract):
-    maxsize = 8
-    ttl = 30.0
-    cache_factory = "test_broken:make"
-
-    def make_cache(self):
-        return make()
-
-    def make_cache_with_clock(self, clock):
-        return Broken(maxsize=8, ttl=30.0, clock=clock)
-"""
-
-BROKEN_CACHES = {
-    "ignores_user_id": (
-        """
-        class Broken(LruTtlCache):
-            def generate_cache_key(self, operation_type, user_id, task_id, args, kwargs):
-                return super().generate_cache_key(operation_type, "", task_id, args, kwargs)
-        """,
-        ["test_key_depends_on_every_part_of_the_context", "test_behaves_like_a_dict"],
-    ),
-    "ignores_task_id": (
-        """
-        class Broken(LruTtlCache):
-            def generate_cache_key(self, operation_type, user_id, task_id, args, kwargs):
-                return super().generate_cache_key(operation_type, user_id, "", args, kwargs)
-        """,
-        ["test_different_contexts_get_different_keys"],
-    ),
-    "salted_hash_keys": (
-        """
-        class Broken(LruTtlCache):
-            def generate_cache_key(self, operation_type, user_id, task_id, args, kwargs):
-                key = super().generate_cache_key(operation_type, user_id, task_id, args, kwargs)
-                return str(hash(key))
-        """,
-        ["test_keys_are_the_same_in_another_process"],
-    ),
-    "str_fallback": (
-        """
-        import hashlib, json
-        class Broken(LruTtlCache):
-            def generate_cache_key(self, operation_type, user_id, task_id, args, kwargs):
-                text = json.dumps([operation_type, user_id, task_id, args, kwargs], default=str)
-                return hashlib.md5(text.encode()).hexdigest()
-        """,
-        ["test_unencodable_argument_raises_type_error", "test_key_tells_types_apart"],
-    ),
-    "never_evicts": (
-        """
-        class Broken(LruTtlCache):
-            def add_to_cache(self, cache_key, value):
-                self.maxsize = 10**9
-                super().add_to_cache(cache_key, value)
-        """,
-        ["test_size_stays_within_maxsize"],
-    ),
-    "never_expires": (
-        """
-        class Broken(LruTtlCache):
-            def __init__(self, maxsize, ttl, clock=None):
-                super().__init__(maxsize, ttl)
-        """,
-        ["test_entries_expire_after_ttl"],
-    ),
-    "keeps_the_first_value": (
-        """
-        class Broken(LruTtlCache):
-            def add_to_cache(self, cache_key, value):
-                if self.get_from_cache(cache_key) is None:
-                    super().add_to_cache(cache_key, value)
-        """,
-        ["test_add_replaces_the_value", "test_behaves_like_a_dict"],
-    ),
-}
-
-
-@pytest.mark.parametrize(("broken", "test_names"), BROKEN_CACHES.values(), ids=list(BROKEN_CACHES))
-def test_cache_contract_fails_a_broken_cache(
-    pytester: pytest.Pytester, broken: str, test_names: list[str]
-) -> None:
-    for test_name in test_names:
-        assert_only_failure(pytester, textwrap.dedent(broken) + CACHE, test_name)
-
-
-def test_cache_contract_fails_a_cache_that_declares_no_bound(pytester: pytest.Pytester) -> None:
-    source = """
-    class TestBroken(CacheProviderContract):
-        def make_cache(self):
-            return LruTtlCache()
-    """
-    assert_only_failure(pytester, source, "test_declares_a_memory_bound")
-
-
-OPERATIONS = """
-class TestBroken(OperationExecutorContract):
-    concurrency_limit = 2
-
-    def make_operation_executor(self, tools):
-        return Broken(DictToolProvider(tools), max_concurrency=2)
-"""
-
-BROKEN_OPERATION_EXECUTORS = {
-    "completion_order": (
-        """
-        class Broken(GatherOperationExecutor):
-            async def _in_completion_order(self, calls):
-                return [await done for done in asyncio.as_completed(calls)]
-
-            async def execute_parallel_operations(self, operations):
-                return await self._in_completion_order([self._step(op) for op in operations])
-
-            async def batch_execute_operations(self, operations):
-                calls = [self.execute_operation(op["operation"], op["params"]) for op in operations]
-                return await self._in_completion_order(calls)
-        """,
-        [
-            "test_parallel_returns_step_results_in_input_order",
-            "test_batch_returns_results_in_input_order",
-        ],
-    ),
-    "no_limit": (
-        """
-        class Broken(GatherOperationExecutor):
-            def __init__(self, provider, max_concurrency):
-                super().__init__(provider, max_concurrency=1000)
-        """,
-        ["test_batch_honours_the_concurrency_limit", "test_parallel_honours_the_concurrency_limit"],
-    ),
-    "one_at_a_time": (
-        """
-        class Broken(GatherOperationExecutor):
-            async def execute_parallel_operations(self, operations):
-                return [await self._step(op) for op in operations]
-        """,
-        ["test_parallel_operations_run_concurrently"],
-    ),
-    "bare_exceptions_in_steps": (
-        """
-        class Broken(GatherOperationExecutor):
-            async def execute_parallel_operations(self, operations):
-                steps = await super().execute_parallel_operations(operations)
-                return [RuntimeError(s.error_message) if s.failed else s for s in steps]
-        """,
-        ["test_parallel_reports_failures_as_failed_steps_with_codes"],
-    ),
-    "one_code_for_everything": (
-        """
-        import dataclasses
-        class Broken(GatherOperationExecutor):
-            async def execute_parallel_operations(self, operations):
-                steps = await super().execute_parallel_operations(operations)
-                return [
-                    dataclasses.replace(s, error_code="E003") if s.failed else s for s in steps
-                ]
-        """,
-        ["test_parallel_reports_failures_as_failed_steps_with_codes"],
-    ),
-    "ignores_stop_on_failure": (
-        """
-        class Broken(GatherOperationExecutor):
-            async def execute_operations_sequence(self, operations, user_id, task_id,
-                                                  stop_on_failure=False, save_callback=None):
-                return await super().execute_operations_sequence(
-                    operations, user_id, task_id, False, save_callback
-                )
-        """,
-        ["test_sequence_stops_after_a_failure_when_asked"],
-    ),
-    "callback_error_loses_results": (
-        """
-        class Broken(GatherOperationExecutor):
-            async def execute_operations_sequence(self, operations, user_id, task_id,
-                                                  stop_on_failure=False, save_callback=None):
-                steps = []
-                for index, op in enumerate(operations):
-                    steps.append(await self._step(op))
-                    if save_callback is not None:
-                        save_callback(user_id, task_id, index, steps[-1])
-                return steps
-        """,
-        [
-            "test_sequence_keeps_results_when_the_callback_fails",
-            "test_sequence_awaits_an_async_save_callback_after_each_step",
-        ],
-    ),
-    "sequence_runs_concurrently": (
-        """
-        class Broken(GatherOperationExecutor):
-            async def execute_operations_sequence(self, operations, user_id, task_id,
-                                                  stop_on_failure=False, save_callback=None):
-                return await self.execute_parallel_operations(operations)
-        """,
-        ["test_sequence_runs_operations_one_after_another"],
-    ),
-}
-
-
-@pytest.mark.parametrize(
-    ("broken", "test_names"),
-    BROKEN_OPERATION_EXECUTORS.values(),
-    ids=list(BROKEN_OPERATION_EXECUTORS),
-)
-def test_operation_contract_fails_a_broken_executor(
-    pytester: pytest.Pytester, broken: str, test_names: list[str]
-) -> None:
-    for test_name in test_names:
-        assert_only_failure(pytester, textwrap.dedent(broken) + OPERATIONS, test_name)
-
-
-def test_dependency_checks_fail_an_executor_that_ignores_depends_on(
-    pytester: pytest.Pytester,
-) -> None:
-    source = """
-    class TestBroken(OperationExecutorContract):
-        supports_dependencies = True
-
-        def make_operation_executor(self, tools):
-            return Broken(DictToolProvider(tools))
-
-    class Broken(GatherOperationExecutor):
-        async def execute_operation(self, operation_spec, params):
-            return await super().execute_operation(operation_spec, params)
-    """
-    for test_name in (
-        "test_dependencies_run_before_their_dependants",
-        "test_dependants_of_a_failure_are_skipped",
-    ):
-        assert_only_failure(pytester, source, test_name)
-
-
-def test_reference_checks_fail_an_executor_that_passes_references_literally(
-    pytester: pytest.Pytester,
-) -> None:
-    source = """
-    class TestBroken(OperationExecutorContract):
-        supports_result_references = True
-
-        def make_operation_executor(self, tools):
-            return GatherOperationExecutor(DictToolProvider(tools))
-    """
-    for test_name in (
-        "test_sequence_resolves_result_references",
-        "test_sequence_bad_reference_fails_the_step_with_e001",
-    ):
-        assert_only_failure(pytester, source, test_name)
-
-
-INTERFACE = """
-class TestBroken(ExecutionInterfaceContract):
-    def make_execution_interface(self, tools, tasks):
-        return Broken(GatherOperationExecutor(DictToolProvider(tools)), tasks)
-"""
-
-BROKEN_INTERFACES = {
-    "none_for_unknown_task": (
-        """
-        class Broken(TaskEngine):
-            async def execute_task(self, task_name, input_data, context):
-                if task_name not in self.tasks:
-                    return None
-                return await super().execute_task(task_name, input_data, context)
-        """,
-        "test_unknown_task_raises_lookup_error",
-    ),
-    "drops_failed_tasks": (
-        """
-        class Broken(TaskEngine):
-            async def batch_execute_tasks(self, tasks):
-                results = await super().batch_execute_tasks(tasks)
-                return [r for r in results if not isinstance(r, BaseException)]
-        """,
-        "test_batch_tasks_return_one_result_per_task_in_input_order",
-    ),
-    "loses_the_context": (
-        """
-        class Broken(TaskEngine):
-            async def execute_task(self, task_name, input_data, context):
-                return await super().execute_task(task_name, input_data, {})
-        """,
-        "test_execute_task_passes_input_and_context",
-    ),
-    "register_executor_raises_type_error": (
-        """
-        class Broken(TaskEngine):
-            def register_executor(self, executor_type, executor_instance):
-                raise TypeError("not an engine")
-        """,
-        "test_register_executor_works_or_says_it_is_unsupported",
-    ),
-}
-
-
-@pytest.mark.parametrize(
-    ("broken", "test_name"), BROKEN_INTERFACES.values(), ids=list(BROKEN_INTERFACES)
-)
-def test_interface_contract_fails_a_broken_interface(
-    pytester: pytest.Pytester, broken: str, test_name: str
-) -> None:
-    assert_only_failure(pytester, textwrap.dedent(broken) + INTERFACE, test_name)
-
-
 def test_suite_passes_a_correct_implementation_and_the_plugin_marks_its_checks(
     pytester: pytest.Pytester,
 ) -> None:
@@ -527,7 +72,7 @@ def test_suite_passes_a_correct_implementation_and_the_plugin_marks_its_checks(
             assert True
     """
     result = run_contract(pytester, source, "--strict-markers", "-m", "execproto_contract")
-    result.assert_outcomes(passed=6, skipped=2, deselected=1)
+    result.assert_outcomes(passed=7, skipped=2, deselected=1)
 
 
 def test_unopted_behaviour_is_skipped_with_a_reason(pytester: pytest.Pytester) -> None:
@@ -546,7 +91,9 @@ def test_missing_factory_fails_with_a_message_naming_it(pytester: pytest.Pyteste
     class TestBroken(CacheProviderContract):
         maxsize = 4
     """
-    result = run_contract(pytester, source, "-k", "test_miss_returns_none")
+    result = run_contract(
+        pytester, source, "-k", "test_get_from_cache_returns_none_for_a_key_never_stored"
+    )
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*TestBroken must implement make_cache()*"])
 
@@ -720,3 +267,141 @@ def test_canonical_tells_types_apart_and_ignores_dict_order() -> None:
 @given(params=strategies.parameter_dicts())
 def test_parameter_dicts_have_identifier_keys(params: dict[str, Any]) -> None:
     assert [] == [key for key in params if not key.isidentifier()]
+
+
+# What the suites promise about themselves: the same verdict on every run, hypothesis's own
+# seed option honoured, the seed profile, and the interpreter left as it was found.
+
+RECORDING_EXECUTOR = """
+from examples.contract_example import ThreadedToolExecutor
+from execproto.testing import ToolExecutorContract
+
+class Recording(ThreadedToolExecutor):
+    def execute(self, tool, operation_name, /, **params):
+        if operation_name == "echo":
+            with open("drawn.txt", "a", encoding="utf-8") as drawn:
+                drawn.write(repr(params["value"])[:80] + "\\n")
+        return super().execute(tool, operation_name, **params)
+
+class TestRecorded(ToolExecutorContract):
+    def make_executor(self):
+        return Recording()
+"""
+
+
+def _drawn(pytester: pytest.Pytester, *args: str) -> list[str]:
+    pytester.syspathinsert(REPO)
+    pytester.makepyfile(test_recorded=RECORDING_EXECUTOR)
+    drawn = pytester.path / "drawn.txt"
+    drawn.unlink(missing_ok=True)
+    result = pytester.runpytest(
+        *_plugin_args(),
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:asyncio",
+        "-k",
+        "test_execute_and_execute_async_return_equal_values",
+        *args,
+    )
+    result.assert_outcomes(passed=1)
+    return drawn.read_text(encoding="utf-8").splitlines()
+
+
+def test_the_suites_draw_the_same_examples_on_every_run(pytester: pytest.Pytester) -> None:
+    first = _drawn(pytester)
+    assert 25 <= len(first)
+    assert first == _drawn(pytester)
+
+
+def test_the_suites_honour_hypothesis_seed(pytester: pytest.Pytester) -> None:
+    default = _drawn(pytester)
+    one = _drawn(pytester, "--hypothesis-seed=1")
+    assert one == _drawn(pytester, "--hypothesis-seed=1")
+    assert default != one
+    assert one != _drawn(pytester, "--hypothesis-seed=2")
+
+
+SEED_PROVIDER = """
+from examples.contract_example import DictToolProvider
+from execproto.testing import ToolProviderContract
+
+class SeedProvider(DictToolProvider):
+    def get_tool(self, tool_name):
+        if tool_name not in self._tools:
+            raise ValueError(f"Tool '{tool_name}' not found")
+        return self._tools[tool_name]
+
+class TestSeedProvider(ToolProviderContract):
+    PROFILE
+
+    def make_provider(self, tools):
+        return SeedProvider(tools)
+"""
+
+BEYOND_SEED_REASON = (
+    "*profile 'seed' checks only the seed document's promises; the seed document does not "
+    "say what get_tool does for an unknown name*"
+)
+
+
+def _run_seed_provider(pytester: pytest.Pytester, profile: str, *args: str) -> pytest.RunResult:
+    pytester.syspathinsert(REPO)
+    pytester.makepyfile(test_seed=SEED_PROVIDER.replace("PROFILE", profile))
+    return pytester.runpytest(*_plugin_args(), "-p", "no:cacheprovider", "-p", "no:asyncio", *args)
+
+
+def test_the_execproto_profile_checks_the_stricter_rules(pytester: pytest.Pytester) -> None:
+    result = _run_seed_provider(pytester, "pass", "-rf")
+    result.assert_outcomes(passed=6, failed=1, skipped=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*get_tool(name) must raise LookupError for an unknown name; get_tool('missing') "
+            "raised ValueError*"
+        ]
+    )
+
+
+def test_the_seed_profile_skips_the_rules_beyond_the_seed_with_their_reason(
+    pytester: pytest.Pytester,
+) -> None:
+    result = _run_seed_provider(pytester, 'profile = "seed"', "-rs")
+    result.assert_outcomes(passed=4, skipped=5)
+    result.stdout.fnmatch_lines([BEYOND_SEED_REASON])
+
+
+def test_the_plugin_option_chooses_the_seed_profile(pytester: pytest.Pytester) -> None:
+    result = _run_seed_provider(pytester, "pass", "-rs", "--execproto-profile=seed")
+    result.assert_outcomes(passed=4, skipped=5)
+    result.stdout.fnmatch_lines([BEYOND_SEED_REASON])
+
+
+def test_a_profile_that_does_not_exist_is_refused(pytester: pytest.Pytester) -> None:
+    result = _run_seed_provider(pytester, 'profile = "strict"', "-k", "each_registered")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*TestSeedProvider.profile must be one of execproto, seed*"])
+
+
+def _unlocked_cache_suite() -> Any:
+    from tests.testing.gallery import caches
+
+    unlocked = next(item for item in caches.EXHIBITS if item.name == "UnlockedLruCache")
+    return unlocked.suite_class()()
+
+
+def test_the_thread_safety_check_fails_an_unlocked_cache_every_time() -> None:
+    suite = _unlocked_cache_suite()
+    for _ in range(20):
+        with pytest.raises(AssertionError, match="safe to call from several threads at once"):
+            suite.test_the_cache_is_safe_from_several_threads_at_once()
+
+
+def test_the_thread_safety_checks_restore_the_switch_interval() -> None:
+    from tests.contracts.test_reference_contracts import TestMemoryCacheProvider
+
+    before = sys.getswitchinterval()
+    TestMemoryCacheProvider().test_the_cache_is_safe_from_several_threads_at_once()
+    assert before == sys.getswitchinterval()
+    with pytest.raises(AssertionError):
+        _unlocked_cache_suite().test_the_cache_is_safe_from_several_threads_at_once()
+    assert before == sys.getswitchinterval()

@@ -11,9 +11,15 @@ and give a factory::
         def make_executor(self):
             return MyExecutor()
 
-Hypothesis strategies and a cache state machine live in :mod:`execproto.testing.strategies`;
-the pytest plugin (:mod:`execproto.testing.plugin`) adds a marker, fixtures and profiles.
-The suites drive coroutines with :func:`asyncio.run`, so no async test plugin is needed.
+Each check states one promise in its name and, when it fails, in its message, with what
+the implementation did. By default every rule of execproto's protocols is checked; the
+``seed`` profile (``profile = "seed"`` on the subclass, or ``--execproto-profile=seed``)
+checks only what the seed design document promises. Hypothesis-driven checks draw from a
+fixed seed, so a run's verdict is the same every time (``--hypothesis-seed`` draws other
+examples). Hypothesis strategies and a cache state machine live in
+:mod:`execproto.testing.strategies`; the pytest plugin (:mod:`execproto.testing.plugin`)
+adds a marker, an option, fixtures and profiles. The suites drive coroutines with
+:func:`asyncio.run`, so no async test plugin is needed.
 
 This package needs the ``testing`` extra (pytest, hypothesis); ``import execproto`` never
 imports it.
@@ -29,7 +35,9 @@ from execproto.testing._tools import Calculator, ContractToolError, Probe
 if TYPE_CHECKING:
     from execproto.testing.contracts import (
         CONTRACT_TASKS,
+        PROFILES,
         CacheProviderContract,
+        Contract,
         ExecutionInterfaceContract,
         OperationExecutorContract,
         ToolExecutorContract,
@@ -38,8 +46,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONTRACT_TASKS",
+    "PROFILES",
     "CacheProviderContract",
     "Calculator",
+    "Contract",
     "ContractToolError",
     "ExecutionInterfaceContract",
     "ManualClock",
@@ -52,7 +62,9 @@ __all__ = [
 _FROM_CONTRACTS = frozenset(
     {
         "CONTRACT_TASKS",
+        "PROFILES",
         "CacheProviderContract",
+        "Contract",
         "ExecutionInterfaceContract",
         "OperationExecutorContract",
         "ToolExecutorContract",

@@ -107,13 +107,15 @@ class Probe:
     """Async operations that reveal how an implementation schedules them.
 
     ``max_in_flight`` is the largest number of :meth:`hold` calls that were running at once;
-    ``started`` lists the values of the operations in the order they started.
+    ``started`` lists the values of the operations in the order they started, and ``events``
+    every start and finish in order, as ``("start", value)`` and ``("finish", value)``.
     """
 
     def __init__(self) -> None:
         self.in_flight: int = 0
         self.max_in_flight: int = 0
         self.started: list[Any] = []
+        self.events: list[tuple[str, Any]] = []
         self.arrived: int = 0
         self._lock = threading.Lock()
 
@@ -125,6 +127,7 @@ class Probe:
         """
         with self._lock:
             self.started.append(value)
+            self.events.append(("start", value))
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -133,6 +136,7 @@ class Probe:
         finally:
             with self._lock:
                 self.in_flight -= 1
+                self.events.append(("finish", value))
         return value
 
     async def meet(self, parties: int) -> bool:

@@ -6,11 +6,15 @@ is enough; load it by hand with ``pytest -p execproto.testing.plugin``. It provi
 * the marker ``execproto_contract``, put on every check that comes from a contract suite,
   so ``pytest -m execproto_contract`` runs only those (and ``-m "not execproto_contract"``
   everything else); registered, so ``--strict-markers`` accepts it;
+* the option ``--execproto-profile={execproto,seed}``: which promises the suites check when
+  a suite does not set ``profile`` itself; ``seed`` checks only what the seed design
+  document promises and skips the stricter execproto rules, each with its reason;
 * the fixtures ``execproto_clock`` (a :class:`~execproto.testing.ManualClock`),
   ``execproto_calculator`` and ``execproto_probe`` (fresh kit tools);
-* the hypothesis profiles ``execproto`` (few examples, no deadline: executors with thread
-  pools have uneven latency) and ``execproto-thorough`` (many examples, for a nightly run),
-  chosen with ``--hypothesis-profile``. Nothing is loaded unless asked for.
+* the hypothesis profiles ``execproto`` (what the suites use unless told otherwise: 25
+  examples from a fixed seed, no deadline, no example database) and ``execproto-thorough``
+  (500 examples from a fresh seed, for a nightly run), loaded with
+  ``--hypothesis-profile``; ``--hypothesis-seed`` is honoured by every suite.
 
 The suites themselves do not depend on the plugin: without it they run, unmarked. The plugin
 itself imports nothing beyond pytest when it is loaded, because pytest loads it (through the
@@ -33,6 +37,7 @@ __all__ = [
     "execproto_calculator",
     "execproto_clock",
     "execproto_probe",
+    "pytest_addoption",
     "pytest_collection_modifyitems",
     "pytest_configure",
 ]
@@ -48,6 +53,20 @@ _SUITE_NAMES = (
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--execproto-profile``: the promises the suites check unless they set ``profile``."""
+    parser.getgroup("execproto", "execproto contract kit").addoption(
+        "--execproto-profile",
+        choices=("execproto", "seed"),
+        default=None,
+        help=(
+            "which promises the contract suites check: execproto (every rule of execproto's "
+            "protocols, the default) or seed (only the seed document's; the stricter rules "
+            "are skipped with their reason)"
+        ),
+    )
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Register the ``execproto_contract`` marker, and the profiles if hypothesis is there.
@@ -61,24 +80,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # The plugin is loaded by every pytest run where execproto is installed, with or without
     # the ``testing`` extra: nothing optional may be imported unless it is there.
     if importlib.util.find_spec("hypothesis") is not None:
-        _register_profiles()
+        from execproto.testing._profiles import register_profiles
 
-
-def _register_profiles() -> None:
-    from hypothesis import HealthCheck, settings
-
-    settings.register_profile(
-        "execproto",
-        max_examples=25,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
-    settings.register_profile(
-        "execproto-thorough",
-        max_examples=500,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
+        register_profiles()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -17,6 +17,7 @@ plain dict model. Importing this module imports hypothesis (extra ``testing``).
 
 from __future__ import annotations
 
+import functools
 import keyword
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 __all__ = [
+    "ADVERSARIAL_VALUES",
     "BAD_REFERENCES",
     "MALFORMED_SPECS",
     "KeyInput",
@@ -123,7 +125,7 @@ def _is_spec(text: str) -> bool:
 
 
 _LONG_TEXT = "x" * 100_000
-_ADVERSARIAL: tuple[Any, ...] = (
+ADVERSARIAL_VALUES: tuple[Any, ...] = (
     0,
     -0.0,
     2**63,
@@ -147,13 +149,14 @@ _ADVERSARIAL: tuple[Any, ...] = (
     {f"k{index}": index for index in range(1000)},
     list(range(10_000)),
 )
+"""Values that break naive encoders and stores: huge ints, extreme floats, control and
+combining characters, look-alike references, a 100 000-character string, deep nesting, wide
+containers."""
 
 
 def adversarial_values() -> st.SearchStrategy[Any]:
-    """Values that break naive encoders: huge ints, extreme floats, control and combining
-    characters, look-alike references, a 100 000-character string, deep nesting, wide
-    containers."""
-    return st.sampled_from(_ADVERSARIAL)
+    """Values drawn from :data:`ADVERSARIAL_VALUES`."""
+    return st.sampled_from(ADVERSARIAL_VALUES)
 
 
 def json_values(
@@ -232,15 +235,18 @@ def key_inputs() -> st.SearchStrategy[KeyInput]:
     return st.tuples(*_key_part_strategies())  # pyright: ignore[reportUnknownVariableType]
 
 
-def _key_part_strategies() -> list[st.SearchStrategy[Any]]:
+# Built once: a state machine and the variant strategies draw from them thousands of times,
+# and building (and validating) a recursive strategy costs far more than drawing from it.
+@functools.cache
+def _key_part_strategies() -> tuple[st.SearchStrategy[Any], ...]:
     values = _key_values()
-    return [
+    return (
         operation_specs(),
         st.text(max_size=8),
         st.text(max_size=8),
         st.lists(values, max_size=3).map(tuple),
         st.dictionaries(st.text(max_size=6), values, max_size=3),
-    ]
+    )
 
 
 def _replace(base: KeyInput, part: int, value: Any) -> KeyInput:
@@ -449,40 +455,76 @@ def cache_state_machine(
 
         @rule(target=keys, inputs=inputs)
         def generate_key(self, inputs: KeyInput) -> str:
-            key = self.cache.generate_cache_key(*inputs)
-            assert isinstance(key, str), f"expected a str key, got {key!r}"
+            key = _call(
+                "generate_cache_key must make a key of any JSON-like inputs",
+                self.cache.generate_cache_key,
+                *inputs,
+            )
+            if not isinstance(key, str):
+                raise AssertionError(
+                    f"generate_cache_key must return a str; for {inputs!r} it returned {key!r}"
+                )
             identity = canonical(inputs)
             if identity in self.key_of:
-                assert self.key_of[identity] == key, f"key not deterministic for {inputs!r}"
+                if self.key_of[identity] != key:
+                    raise AssertionError(
+                        f"generate_cache_key must give equal inputs equal keys; {inputs!r} gave "
+                        f"{self.key_of[identity]!r}, then {key!r}"
+                    )
             else:
                 clash = [known for known, other in self.key_of.items() if other == key]
-                assert [] == clash, f"{inputs!r} got the key of {clash!r}"
+                if clash:
+                    raise AssertionError(
+                        f"generate_cache_key must give different inputs different keys; "
+                        f"{inputs!r} got the key of {clash!r}"
+                    )
                 self.key_of[identity] = key
             return key
 
         @rule(key=keys, value=json_values(max_leaves=6, adversarial=False))
         def add(self, key: str, value: Any) -> None:
-            self.cache.add_to_cache(key, value)
+            _call(
+                "add_to_cache must store any JSON-like value", self.cache.add_to_cache, key, value
+            )
             self.model[key] = value
             self.latest = key
 
         @rule(key=keys)
         def get(self, key: str) -> None:
-            found = self.cache.get_from_cache(key)
+            found = _call(
+                "get_from_cache must return a value or None", self.cache.get_from_cache, key
+            )
             if key not in self.model:
-                assert None is found, f"never-stored key read {found!r}"
-            elif maxsize is None:
-                assert _same(self.model[key], found), f"stored {self.model[key]!r}, read {found!r}"
-            else:
-                assert found is None or _same(self.model[key], found), found
+                if found is not None:
+                    raise AssertionError(
+                        f"get_from_cache must return None for a key nothing was stored under; "
+                        f"it returned {found!r}"
+                    )
+            elif not (_same(self.model[key], found) or (maxsize is not None and found is None)):
+                evicted = "" if maxsize is None else " (or None once evicted)"
+                raise AssertionError(
+                    f"get_from_cache must return the last value stored under the key{evicted}; "
+                    f"{self.model[key]!r} was stored, it returned {found!r}"
+                )
 
         @invariant()
         def bounded(self) -> None:
             if maxsize is None or self.latest is None:
                 return
-            assert _same(self.model[self.latest], self.cache.get_from_cache(self.latest))
-            kept = sum(1 for key in self.model if self.cache.get_from_cache(key) is not None)
-            assert kept <= maxsize, f"{kept} entries kept, maxsize={maxsize}"
+            read = "get_from_cache must return a value or None"
+            found = _call(read, self.cache.get_from_cache, self.latest)
+            if not _same(self.model[self.latest], found):
+                raise AssertionError(
+                    f"a bounded cache must keep the entry stored last; "
+                    f"{self.model[self.latest]!r} was stored, it returned {found!r}"
+                )
+            kept = sum(
+                1 for key in self.model if _call(read, self.cache.get_from_cache, key) is not None
+            )
+            if kept > maxsize:
+                raise AssertionError(
+                    f"a bounded cache must hold at most maxsize={maxsize} entries; {kept} read back"
+                )
 
         def teardown(self) -> None:
             close = getattr(self.cache, "close", None)
@@ -490,6 +532,14 @@ def cache_state_machine(
                 close()
 
     return CacheMachine
+
+
+def _call(promise: str, method: Callable[..., Any], /, *args: Any) -> Any:
+    # An implementation's error, restated as the promise it broke (and chained).
+    try:
+        return method(*args)
+    except Exception as err:
+        raise AssertionError(f"{promise}; it raised {type(err).__name__}: {err}") from err
 
 
 def _same(expected: Any, actual: Any) -> bool:
