@@ -509,7 +509,9 @@ def test_rule_11_protocol_types_are_compared_by_their_type_arguments() -> None:
     assert [("execute", ProblemKind.ANNOTATION), ("execute_async", ProblemKind.ANNOTATION)] == (
         kinds(check(ITypedToolExecutor[Calculator, int], ITypedToolExecutor[object, int]))
     )
-    assert () == check(ITypedToolExecutor[object, bool], ITypedToolExecutor[Calculator, int]).problems
+    assert (
+        () == check(ITypedToolExecutor[object, bool], ITypedToolExecutor[Calculator, int]).problems
+    )
 
 
 def test_rule_12_a_generic_method_cannot_be_verified() -> None:
