@@ -24,18 +24,21 @@ each behind its own ``mcp.Client`` of the same kind.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import gc
 import importlib
 import importlib.metadata
 import inspect
 import json
+import time
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from contextlib import AbstractAsyncContextManager, ExitStack, contextmanager
 from typing import Any, TypeVar
 
 from benchmarks._anchors import raw_gather
 from benchmarks._harness import (
+    RoundFn,
     RowResult,
     Subject,
     SubjectKind,
@@ -265,21 +268,45 @@ class _Peers:
     def measure(self, timing: Timing) -> None:
         """Time every subject that passed its check; nothing if the anchor did not.
 
-        The heap is frozen while timing (``gc.freeze``): the six frameworks put hundreds of
-        thousands of long-lived objects in it, and a full collection that scans them all
-        (0.1-0.4 s on a loaded machine) would otherwise land on whichever workload round
-        happens to trigger it. Frozen, a collection costs what the round itself allocated,
-        as it would in a process without the other frameworks.
+        Each round is timed with a collection of its own garbage (see :func:`_collecting`);
+        the heap is unfrozen again when the row is done.
         """
-        subjects = self.optional.subjects
+        subjects = [
+            dataclasses.replace(subject, run=_collecting(subject.run))
+            for subject in self.optional.subjects
+        ]
         if not subjects or subjects[0].kind != "anchor":
             return
         gc.collect()
-        gc.freeze()
         try:
             self.row.measurements = measure(subjects, timing)
         finally:
             gc.unfreeze()
+
+
+def _collecting(run: RoundFn) -> RoundFn:
+    """*run* on a frozen heap, then a timed ``gc.collect()``: a round pays for its garbage.
+
+    Without the collection, the cost of the reference cycles a subject leaves lands on
+    whichever subject triggers the next collection. It did: execproto's ``mcp_server`` leaves
+    about 60 objects in cycles per call (the cancelled progress task's exception, traceback
+    and frames) and the SDK's server up to 16, without advancing the collector's allocation
+    count, and the raw ``gather`` anchor, which runs right after the last MCP subject in the
+    rotation, paid for all of them (ten times its own cost). The heap is frozen
+    (``gc.freeze``, untimed) before each round, so that the collection scans only what this
+    round allocated: not the frameworks' hundreds of thousands of long-lived objects (a full
+    collection of them took 0.1-0.7 s on the loaded machine), nor what earlier rounds left
+    alive.
+    """
+
+    def run_and_collect(loops: int) -> int:
+        gc.freeze()
+        elapsed = run(loops)
+        start = time.perf_counter_ns()
+        gc.collect()
+        return elapsed + time.perf_counter_ns() - start
+
+    return run_and_collect
 
 
 def _mcp_answer(result: Any) -> int:
