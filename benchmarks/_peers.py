@@ -292,7 +292,7 @@ def _collecting(run: RoundFn) -> RoundFn:
     about 60 objects in cycles per call (the cancelled progress task's exception, traceback
     and frames) and the SDK's server up to 16, without advancing the collector's allocation
     count, and the raw ``gather`` anchor, which runs right after the last MCP subject in the
-    rotation, paid for all of them (ten times its own cost). The heap is frozen
+    rotation, paid for all of them (10-20 times its own cost). The heap is frozen
     (``gc.freeze``, untimed) before each round, so that the collection scans only what this
     round allocated: not the frameworks' hundreds of thousands of long-lived objects (a full
     collection of them took 0.1-0.7 s on the loaded machine), nor what earlier rounds left
