@@ -28,7 +28,7 @@ lint: install ; $(PY) -m ruff check . && $(PY) -m ruff format --check .
 
 format: install ; $(PY) -m ruff check --fix . && $(PY) -m ruff format .
 
-bench: install ; $(PY) -m benchmarks
+bench: install ; $(PY) -m pip install -q -r requirements-bench.txt && $(PY) -m benchmarks
 
 demo: install ; $(PY) -m execproto run examples/plan.json --tools examples.tools && $(PY) -m execproto check examples.third_party:EchoExecutor --protocol IToolExecutor
 

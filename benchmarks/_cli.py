@@ -13,6 +13,7 @@ from pathlib import Path
 from benchmarks import _rows, _scaling
 from benchmarks._harness import RowResult
 from benchmarks._monitoring import row_metrics_memory, row_monitoring
+from benchmarks._peers import row_peers_call, row_peers_call_sync, row_peers_parallel
 from benchmarks._profiles import PROFILES, Profile
 from benchmarks._report import (
     format_markdown,
@@ -48,6 +49,10 @@ GROUPS: dict[str, RowGroup] = {
     "scale-sequence": _scaling.scale_sequence,
     "scale-cache": _scaling.scale_cache_entries,
     "scale-threads": _scaling.scale_threads,
+    # Last: the frameworks they import stay in the heap that every later collection scans.
+    "peers-call": row_peers_call,
+    "peers-call-sync": row_peers_call_sync,
+    "peers-parallel": row_peers_parallel,
 }
 
 _DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"

@@ -41,6 +41,8 @@ class Profile:
     #: Calls recorded into one MetricsCollector, per memory row: the first size is the
     #: reference the others are read against.
     metrics_calls: tuple[int, ...]
+    #: Calls made at once through each framework's parallel path (the peers rows).
+    peer_calls: int
 
     def workload_for(self, ops: int) -> Timing:
         """The workload timing for rounds of *ops* operations, within the ops budget."""
@@ -69,6 +71,7 @@ PROFILES: dict[str, Profile] = {
         remote=Timing(rounds=21, warmup=2, round_ns=100_000_000),
         dask_processes=True,
         metrics_calls=(1_000, 1_000_000),
+        peer_calls=1_000,
     ),
     "quick": Profile(
         name="quick",
@@ -87,6 +90,7 @@ PROFILES: dict[str, Profile] = {
         remote=Timing(rounds=9, warmup=1, round_ns=40_000_000),
         dask_processes=True,
         metrics_calls=(1_000, 100_000),
+        peer_calls=1_000,
     ),
     # Proves that every row still runs; the figures mean nothing.
     "smoke": Profile(
@@ -106,5 +110,6 @@ PROFILES: dict[str, Profile] = {
         remote=Timing(rounds=2, warmup=0, round_ns=20_000),
         dask_processes=False,
         metrics_calls=(10, 100),
+        peer_calls=20,
     ),
 }

@@ -28,6 +28,7 @@ _KIND_LABEL = {"anchor": "anchor: ", "reference": "ref: ", "subject": ""}
 _SECTION_TITLE = {
     "design": "DESIGN performance table",
     "monitoring": "Monitoring",
+    "peers": "Peers: the same tool through each agent framework",
     "scale-out": "Scale-out",
     "scaling": "Scaling",
 }

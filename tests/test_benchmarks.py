@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import importlib.metadata
 import json
 import shutil
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pyperf  # type: ignore[import-untyped]
 import pytest
 from benchmarks import GROUPS, PROFILES, main, run
 from benchmarks._cli import parser, select
 from benchmarks._harness import Measurement, RowResult, Subject, Timing, measure
+from benchmarks._peers import FRAMEWORKS, held_open
 from benchmarks._report import format_markdown, format_table, to_json, write_pyperf
 from benchmarks._rows import OptionalSubjects
 from benchmarks._scaleout import redis_server
 
 SMOKE = PROFILES["smoke"]
 TINY = Timing(rounds=3, warmup=1, round_ns=1_000)
+PEER_GROUPS = [name for name in GROUPS if name.startswith("peers-")]
+#: The top-level modules of the frameworks the peer rows import.
+PEER_MODULES = {"agents", "langchain_core", "langgraph", "mcp", "pydantic_ai"}
 
 
 def _fixed(ns_per_loop: int, name: str = "fixed") -> Subject:
@@ -26,10 +36,15 @@ def _fixed(ns_per_loop: int, name: str = "fixed") -> Subject:
 # Closing the in-process cluster of the Dask row may warn about comms closed under it.
 @pytest.mark.filterwarnings("ignore:.*[Cc]losed.*:RuntimeWarning:distributed")
 def test_every_group_runs_on_smoke_sizes_and_times_its_anchor_first() -> None:
-    rows, ok = run(SMOKE, list(GROUPS))
+    # The peer groups have their own test, which skips when a framework is not installed.
+    rows, ok = run(SMOKE, [name for name in GROUPS if name not in PEER_GROUPS])
 
     assert ok
-    grouped = {name for name in GROUPS if not name.startswith(("scale-", "monitoring-memory"))}
+    grouped = {
+        name
+        for name in GROUPS
+        if not name.startswith(("scale-", "monitoring-memory")) and name not in PEER_GROUPS
+    }
     assert grouped <= {row.name for row in rows}
     # Every row is measured; only the Redis row may lack its server, on a machine without one.
     missing: set[str] = {"redis-server"} if shutil.which("redis-server") is None else set()
@@ -40,6 +55,128 @@ def test_every_group_runs_on_smoke_sizes_and_times_its_anchor_first() -> None:
         assert "anchor" == row.measurements[0].kind, row.name
         assert 1.0 == row.measurements[0].ratio, row.name
         assert all(m.median > 0 for m in row.measurements), row.name
+
+
+def _missing_frameworks() -> list[str]:
+    missing: list[str] = []
+    for name in FRAMEWORKS:
+        try:
+            importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(name)
+    return missing
+
+
+def _peer_rows() -> list[RowResult]:
+    rows, ok = run(SMOKE, PEER_GROUPS)
+    assert ok
+    return rows
+
+
+def test_the_peer_rows_time_every_framework_or_skip_when_one_is_not_installed() -> None:
+    rows = _peer_rows()
+
+    assert PEER_GROUPS == [row.name for row in rows]
+    for row in rows:
+        assert "anchor" == row.measurements[0].kind, row.name
+        assert all(m.median > 0 for m in row.measurements), row.name
+    missing = _missing_frameworks()
+    if missing:
+        for row in rows:
+            for name, reason in row.unavailable.items():
+                assert "pip install -r requirements-bench.txt" in reason, (row.name, name)
+        pytest.skip(f"not installed: {', '.join(missing)} (pip install -r requirements-bench.txt)")
+    for row in rows:
+        assert {} == row.unavailable, row.name
+
+
+def test_without_the_frameworks_the_peer_rows_time_execproto_and_say_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_import = importlib.import_module
+
+    def no_frameworks(name: str, package: str | None = None) -> Any:
+        if name.partition(".")[0] in PEER_MODULES:
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return real_import(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", no_frameworks)
+
+    [row] = GROUPS["peers-call"](SMOKE)
+
+    measured = [m.name for m in row.measurements]
+    assert [
+        "execproto OperationExecutor.execute_operation",
+        "direct await add(1, 2)",
+        "execproto ToolExecutor.execute_async",
+    ] == measured
+    assert row.unavailable
+    for name, reason in row.unavailable.items():
+        assert reason.startswith("ImportError: No module named"), name
+        assert "pip install -r requirements-bench.txt" in reason, name
+    assert "LangChain @tool .ainvoke: not available (ImportError" in format_table([row])
+
+
+@pytest.mark.parametrize(("group", "wrong"), [("peers-call", 9), ("peers-parallel", 7)])
+def test_a_peer_that_gives_a_wrong_answer_is_not_timed(
+    monkeypatch: pytest.MonkeyPatch, group: str, wrong: int
+) -> None:
+    if _missing_frameworks():
+        pytest.skip("the peer frameworks are not all installed")
+
+    async def subtract(a: int, b: int) -> int:
+        """Return a - b."""
+        return a - b
+
+    # Every peer (and the raw gather) is given the module's ``add``; execproto's tool keeps
+    # the right one.
+    subtract.__name__ = "add"
+    monkeypatch.setattr("benchmarks._peers.add", subtract)
+
+    [row] = GROUPS[group](SMOKE)
+
+    assert wrong == len(row.unavailable)
+    for name, reason in row.unavailable.items():
+        assert not name.startswith("execproto"), name
+        assert reason.startswith("AssertionError: the subject gave a wrong result"), name
+    # Without its anchor (the raw gather, wrong too) the parallel row is not measured at all.
+    assert all(m.name.startswith("execproto") for m in row.measurements)
+    assert ("peers-parallel" == group) == (not row.measurements)
+
+
+def test_held_open_exits_the_context_in_the_task_that_entered_it() -> None:
+    tasks: list[asyncio.Task[Any] | None] = []
+
+    @asynccontextmanager
+    async def recording() -> AsyncGenerator[str, None]:
+        tasks.append(asyncio.current_task())
+        yield "entered"
+        tasks.append(asyncio.current_task())
+
+    loop = asyncio.new_event_loop()
+    try:
+        with held_open(loop, recording()) as value:
+            loop.run_until_complete(asyncio.sleep(0))
+    finally:
+        loop.close()
+
+    assert "entered" == value
+    assert 2 == len(tasks)
+    assert tasks[0] is tasks[1]
+
+
+def test_held_open_raises_what_entering_the_context_raised() -> None:
+    @asynccontextmanager
+    async def failing() -> AsyncGenerator[None, None]:
+        raise RuntimeError("no server")
+        yield
+
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(RuntimeError, match="no server"), held_open(loop, failing()):
+            pass
+    finally:
+        loop.close()
 
 
 def test_the_metrics_memory_rows_size_the_snapshot_and_peak_of_every_subject() -> None:
